@@ -1,0 +1,99 @@
+# Klamm — every task of the project. `make help` lists them.
+#
+# Layout: domain/ ← application/ ← infrastructure/ ← src/main.c (project.yml states the
+# rule; `make check-layers` enforces it). All library code is built into
+# build/libklamm.a; every test/test_<module>.c becomes one cmocka binary linked to it.
+
+CC        ?= cc
+BUILD     ?= build
+OPT       ?= -O2 -g
+SAN       ?=
+CFLAGS    += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. $(OPT) $(SAN)
+LDFLAGS   += $(SAN)
+LDLIBS    += -lz
+PYTHON    ?= /usr/bin/python3
+
+LIB_SRCS  := $(shell find domain application infrastructure -name '*.c' 2>/dev/null | sort)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+MOCK_SRCS := $(wildcard test/mocks/*.c)
+MOCK_OBJS := $(MOCK_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_SRCS := $(sort $(wildcard test/test_*.c))
+TEST_BINS := $(TEST_SRCS:test/%.c=$(BUILD)/test/%)
+BROKER    := $(BUILD)/klamm
+
+# Debian packages a fresh machine needs (build, unit tests, integration clients).
+DEB_PKGS  := gcc make libc6-dev zlib1g-dev libcmocka-dev uthash-dev python3 python3-yaml \
+	     python3-kafka kcat nodejs npm
+
+.PHONY: all help deps build run test unit integration asan clean check-layers
+
+all: build
+
+help:
+	@echo "make run          install deps, build, start the broker on 127.0.0.1:9092 (data in ./data)"
+	@echo "make test         deps + build + layer check + unit + integration tests"
+	@echo "make unit         cmocka unit tests only"
+	@echo "make integration  kafka-python, KafkaJS and kcat against a started broker"
+	@echo "make asan         unit + integration under AddressSanitizer + UBSan"
+	@echo "make deps         install what a fresh Debian machine lacks"
+	@echo "make check-layers the dependency rule of project.yml"
+	@echo "make clean        remove build/"
+
+# ---- dependencies -------------------------------------------------------------
+# As root: apt-get install what is missing. Otherwise print the exact command.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  if [ "$$p" = nodejs ] || [ "$$p" = npm ]; then command -v $${p%js} >/dev/null 2>&1 && continue; fi; \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || exit 1; \
+	  else echo "deps: missing Debian packages; run:  sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+	@if [ ! -d integration/node/node_modules/kafkajs ]; then \
+	  echo "deps: npm ci (KafkaJS for the integration tests)"; \
+	  (cd integration/node && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi
+
+# ---- build --------------------------------------------------------------------
+build: $(BROKER)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libklamm.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BROKER): $(BUILD)/obj/src/main.o $(BUILD)/libklamm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/test/%: $(BUILD)/obj/test/%.o $(MOCK_OBJS) $(BUILD)/libklamm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- run ----------------------------------------------------------------------
+run: deps build
+	./$(BROKER) $(if $(wildcard server.properties),server.properties,)
+
+# ---- tests --------------------------------------------------------------------
+test: deps build check-layers unit integration
+
+check-layers:
+	@$(PYTHON) test/tools/check_layers.py project.yml
+
+unit: $(TEST_BINS)
+	@$(PYTHON) test/tools/run_unit.py $(TEST_BINS)
+
+integration: build
+	@bash integration/run.sh $(abspath $(BROKER))
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" build unit integration
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,61 @@
+/*
+ * application/ports.h — the ports: what the use cases need from the outside world,
+ * as small structs of function pointers (an adapter fills them; a test mocks them).
+ * Layer: application. May touch: domain/.
+ *
+ * Every port carries `self`, the adapter's own state, passed back on each call, so two
+ * adapters (a real one and a cmocka mock) can sit behind the same port.
+ */
+#ifndef KL_APPLICATION_PORTS_H
+#define KL_APPLICATION_PORTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/error.h"
+#include "domain/partition.h"
+#include "domain/topic.h"
+
+/* Where a read puts its bytes: the caller's buffer grows by `n` and the store fills it.
+ * Lets Fetch read a segment straight into the response (one copy, no temp buffer). */
+typedef struct kl_buf_sink {
+    void *arg;
+    uint8_t *(*reserve)(void *arg, size_t n);   /* NULL when out of memory */
+} kl_buf_sink_t;
+
+/* Called once per persisted topic at startup by log_store.topic_load_all. */
+typedef kl_err_t (*kl_topic_visit_fn)(void *arg, const kl_topic_meta_t *meta);
+
+/* The partition logs and the topic catalogue, on disk in production
+ * (infrastructure/storage/log_dir.c). */
+typedef struct kl_log_store {
+    void *self;
+    /* Persist a new topic's metadata and create its partition directories (durable
+     * before it returns: a created topic survives a crash). */
+    kl_err_t (*topic_create)(void *self, const kl_topic_meta_t *meta);
+    /* Call `visit` for every topic persisted earlier. */
+    kl_err_t (*topic_load_all)(void *self, kl_topic_visit_fn visit, void *arg);
+    /* Open (recovering if needed) one partition's log; report its offsets. */
+    kl_err_t (*partition_open)(void *self, const char *topic, int32_t partition,
+                               void **log_out, kl_partition_offsets_t *offsets_out);
+    void (*partition_close)(void *self, void *log);
+    /* Append validated batches whose base offsets are already assigned (contiguous,
+     * starting at the log end). Nothing is appended on error. */
+    kl_err_t (*append)(void *self, void *log, const uint8_t *batches, size_t len);
+    /* Whole batches starting with the one containing `offset`, up to `max_bytes`
+     * but always at least one batch (KIP-74), written into `sink`. 0 bytes at log end. */
+    kl_err_t (*read)(void *self, void *log, int64_t offset, int32_t max_bytes,
+                     kl_buf_sink_t *sink, size_t *len_out);
+    /* First offset whose batch max_timestamp >= `timestamp` (ListOffsets by time);
+     * *offset_out = -1 when none. */
+    kl_err_t (*offset_for_timestamp)(void *self, void *log, int64_t timestamp,
+                                     int64_t *offset_out, int64_t *timestamp_out);
+} kl_log_store_t;
+
+/* Wall-clock time in milliseconds since the epoch (record timestamps, timeouts). */
+typedef struct kl_clock {
+    void *self;
+    int64_t (*now_ms)(void *self);
+} kl_clock_t;
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * infrastructure/protocol/wire.h — readers and writers for the Kafka protocol's
+ * primitive types, classic and compact (KIP-482 flexible versions).
+ * Layer: infrastructure. May touch: <stdint.h>, <stdlib.h>, <string.h>.
+ *
+ * The reader is "sticky": the first read past the end (or a malformed varint, or a
+ * negative length that is not the null marker) sets `failed`, and every later read
+ * returns zero/empty. A decoder reads all its fields and checks rd_ok() once — no
+ * bounds check can be forgotten, because the primitives do them all.
+ *
+ * Strings and byte arrays are returned as views into the frame (no copy).
+ */
+#ifndef KL_INFRA_PROTOCOL_WIRE_H
+#define KL_INFRA_PROTOCOL_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A view of a string or bytes inside a frame. len == -1 means null. */
+typedef struct kl_str {
+    const char *ptr;
+    int32_t len;
+} kl_str_t;
+
+typedef struct kl_bytes {
+    const uint8_t *ptr;
+    int32_t len;
+} kl_bytes_t;
+
+typedef struct kl_reader {
+    const uint8_t *buf;
+    size_t len;
+    size_t pos;
+    bool failed;
+} kl_reader_t;
+
+void rd_init(kl_reader_t *r, const uint8_t *buf, size_t len);
+static inline bool rd_ok(const kl_reader_t *r) { return !r->failed; }
+static inline size_t rd_remaining(const kl_reader_t *r) { return r->failed ? 0 : r->len - r->pos; }
+void rd_fail(kl_reader_t *r);
+
+int8_t rd_i8(kl_reader_t *r);
+int16_t rd_i16(kl_reader_t *r);
+int32_t rd_i32(kl_reader_t *r);
+int64_t rd_i64(kl_reader_t *r);
+uint32_t rd_u32(kl_reader_t *r);
+uint32_t rd_uvarint(kl_reader_t *r);       /* at most 5 bytes */
+int32_t rd_varint(kl_reader_t *r);         /* zig-zag */
+int64_t rd_varlong(kl_reader_t *r);        /* zig-zag, at most 10 bytes */
+uint64_t rd_uvarlong(kl_reader_t *r);
+void rd_skip(kl_reader_t *r, size_t n);
+
+kl_str_t rd_string(kl_reader_t *r);                 /* int16 length; null is an error */
+kl_str_t rd_nullable_string(kl_reader_t *r);        /* int16 length, -1 = null */
+kl_str_t rd_compact_string(kl_reader_t *r);         /* uvarint length+1; null is an error */
+kl_str_t rd_compact_nullable_string(kl_reader_t *r);/* uvarint length+1, 0 = null */
+kl_bytes_t rd_bytes(kl_reader_t *r);                /* int32 length */
+kl_bytes_t rd_nullable_bytes(kl_reader_t *r);       /* int32 length, -1 = null */
+kl_bytes_t rd_compact_bytes(kl_reader_t *r);
+kl_bytes_t rd_compact_nullable_bytes(kl_reader_t *r);
+
+/* Array element counts. Returns -1 for a null array. A count larger than the bytes
+ * left (every element takes at least one byte) fails the reader: a hostile count of
+ * 2^31-1 can never make a decoder allocate or loop for it. */
+int32_t rd_array_len(kl_reader_t *r);               /* int32 */
+int32_t rd_compact_array_len(kl_reader_t *r);       /* uvarint N+1, 0 = null */
+
+/* KIP-482 tagged fields: uvarint count, then {uvarint tag, uvarint size, bytes}. Unknown
+ * tags are skipped, as the KIP requires. */
+void rd_tagged_fields(kl_reader_t *r);
+
+/* Version-gated helpers: `flex` = this API version is flexible (compact encodings). */
+kl_str_t rd_str(kl_reader_t *r, bool flex);
+kl_str_t rd_nstr(kl_reader_t *r, bool flex);
+kl_bytes_t rd_nbytes(kl_reader_t *r, bool flex);
+int32_t rd_arr(kl_reader_t *r, bool flex);
+static inline void rd_tags(kl_reader_t *r, bool flex) { if (flex) rd_tagged_fields(r); }
+
+/* Growable output buffer. Allocation failure sets `failed`; later writes are dropped. */
+typedef struct kl_writer {
+    uint8_t *buf;
+    size_t len;
+    size_t cap;
+    bool failed;
+} kl_writer_t;
+
+void wr_init(kl_writer_t *w);
+void wr_free(kl_writer_t *w);
+void wr_reset(kl_writer_t *w);                      /* len = 0, keeps the buffer */
+static inline bool wr_ok(const kl_writer_t *w) { return !w->failed; }
+uint8_t *wr_reserve(kl_writer_t *w, size_t n);      /* n bytes appended, to be filled; NULL on OOM */
+
+void wr_i8(kl_writer_t *w, int8_t v);
+void wr_i16(kl_writer_t *w, int16_t v);
+void wr_i32(kl_writer_t *w, int32_t v);
+void wr_i64(kl_writer_t *w, int64_t v);
+void wr_u32(kl_writer_t *w, uint32_t v);
+void wr_uvarint(kl_writer_t *w, uint32_t v);
+void wr_varint(kl_writer_t *w, int32_t v);
+void wr_varlong(kl_writer_t *w, int64_t v);
+void wr_raw(kl_writer_t *w, const void *p, size_t n);
+
+void wr_string(kl_writer_t *w, const char *s, int32_t len);            /* int16 length */
+void wr_nullable_string(kl_writer_t *w, const char *s, int32_t len);   /* s NULL or len<0 = null */
+void wr_compact_string(kl_writer_t *w, const char *s, int32_t len);
+void wr_compact_nullable_string(kl_writer_t *w, const char *s, int32_t len);
+void wr_bytes(kl_writer_t *w, const void *p, int32_t len);
+void wr_nullable_bytes(kl_writer_t *w, const void *p, int32_t len);
+void wr_compact_bytes(kl_writer_t *w, const void *p, int32_t len);
+void wr_compact_nullable_bytes(kl_writer_t *w, const void *p, int32_t len);
+void wr_array_len(kl_writer_t *w, int32_t n);                          /* -1 = null */
+void wr_compact_array_len(kl_writer_t *w, int32_t n);                  /* -1 = null */
+void wr_empty_tagged_fields(kl_writer_t *w);                           /* a single 0 */
+
+/* Version-gated helpers, mirroring the readers. */
+void wr_str(kl_writer_t *w, bool flex, const char *s, int32_t len);
+void wr_nstr(kl_writer_t *w, bool flex, const char *s, int32_t len);
+void wr_nbytes(kl_writer_t *w, bool flex, const void *p, int32_t len);
+void wr_arr(kl_writer_t *w, bool flex, int32_t n);
+static inline void wr_tags(kl_writer_t *w, bool flex) { if (flex) wr_empty_tagged_fields(w); }
+/* NUL-terminated convenience. */
+void wr_cstr(kl_writer_t *w, bool flex, const char *s);
+
+/* Fixed-width placeholders patched later (frame size, record-set size). */
+size_t wr_placeholder_i32(kl_writer_t *w);
+void wr_patch_i32(kl_writer_t *w, size_t at, int32_t v);
+
+/* Copy a kl_str_t into a NUL-terminated buffer. false (and "" in dst) when null or it
+ * does not fit in `cap` bytes including the NUL. */
+bool kl_str_copy(kl_str_t s, char *dst, size_t cap);
+
+#endif

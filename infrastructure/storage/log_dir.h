@@ -1,0 +1,41 @@
+/*
+ * infrastructure/storage/log_dir.h — the data directory (log.dirs): topic metadata and
+ * one directory per topic-partition; implements the application's log_store port.
+ * Layer: infrastructure. May touch: application/ports.h, domain/, POSIX files.
+ *
+ * Layout (docs/storage.md):
+ *   <log.dirs>/<topic>-<partition>/<20-digit base offset>.log    batches as produced
+ *   <log.dirs>/<topic>-<partition>/<20-digit base offset>.index  8-byte sparse entries
+ *   <log.dirs>/__klamm_topics/<topic>.properties                 partition count, configs
+ */
+#ifndef KL_INFRA_STORAGE_LOG_DIR_H
+#define KL_INFRA_STORAGE_LOG_DIR_H
+
+#include <stdint.h>
+
+#include "application/ports.h"
+#include "domain/error.h"
+#include "infrastructure/logging.h"
+
+#define KL_PATH_MAX 4096
+
+typedef struct kl_storage_config {
+    char log_dir[KL_PATH_MAX];            /* log.dirs (one directory) */
+    int64_t segment_bytes;                /* log.segment.bytes: roll past this size (1 GiB) */
+    int32_t index_interval_bytes;         /* log.index.interval.bytes: 4096 */
+    int64_t flush_interval_messages;      /* log.flush.interval.messages: fsync after N (default: never) */
+    int64_t flush_interval_ms;            /* log.flush.interval.ms: fsync after T ms (default: never) */
+} kl_storage_config_t;
+
+typedef struct kl_log_dir kl_log_dir_t;
+
+/* Create the directory if missing. Errors: KAFKA_STORAGE_ERROR (logged). */
+kl_err_t log_dir_open(kl_log_dir_t **out, const kl_storage_config_t *cfg, const kl_log_t *log);
+/* The log_store port over this directory. */
+kl_log_store_t log_dir_store(kl_log_dir_t *d);
+/* Time-driven work (log.flush.interval.ms), called from the poll loop. */
+void log_dir_tick(kl_log_dir_t *d, int64_t now_ms);
+/* Flush and close everything still open; frees `d`. */
+void log_dir_close(kl_log_dir_t *d);
+
+#endif
