@@ -52,6 +52,9 @@ typedef struct kl_request {
     int64_t first_attempt_ms;    /* monotonic time the request was first handled */
     bool final_attempt;          /* the parked deadline passed: answer with what there is */
     int64_t park_until_ms;       /* set by a handler returning KL_REPLY_PARK */
+    int64_t park_cookie;         /* set by a handler that parks; handed back unchanged on
+                                    every retry of that request (0 on the first attempt):
+                                    lets JoinGroup find the join it started */
     uint64_t conn_id;            /* which connection (logging, groups) */
 } kl_request_t;
 

@@ -1,0 +1,124 @@
+/*
+ * src/main.c — the composition root: configuration → log directory (storage adapter)
+ * → broker (use cases) → protocol dispatch → poll server. Nothing else in Klamm knows
+ * which concrete adapter sits behind a port; this file is where that is decided.
+ * Layer: src. May touch: every layer. The only file with global mutable state: the
+ * stop flag a signal handler sets.
+ *
+ * Startup order matters (docs/architecture.md): the log directory is opened and every
+ * partition recovered *before* the listener accepts a connection, so no client can
+ * see a half-recovered log.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "application/broker.h"
+#include "infrastructure/clock.h"
+#include "infrastructure/config.h"
+#include "infrastructure/logging.h"
+#include "infrastructure/net/server.h"
+#include "infrastructure/protocol/api.h"
+#include "infrastructure/storage/log_dir.h"
+
+/* Set by SIGINT/SIGTERM; server_run polls it between iterations. */
+static volatile sig_atomic_t main_stop_requested = 0;
+
+static void main_on_signal(int sig)
+{
+    (void)sig;
+    main_stop_requested = 1;
+}
+
+/* Everything the frame handler needs, bundled so the server can hand it back. */
+typedef struct klamm_app {
+    kl_config_t config;
+    kl_log_t log;
+    kl_log_dir_t *log_dir;
+    kl_broker_t broker;
+} klamm_app_t;
+
+static kl_reply_t main_on_frame(void *arg, kl_request_t *req, uint8_t *frame, size_t len,
+                                kl_writer_t *out)
+{
+    klamm_app_t *app = arg;
+    req->broker = &app->broker;
+    req->log = &app->log;
+    return protocol_dispatch(req, frame, len, out);
+}
+
+static void main_on_tick(void *arg, int64_t now_ms)
+{
+    klamm_app_t *app = arg;
+    log_dir_tick(app->log_dir, now_ms);
+}
+
+static void main_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = main_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);   /* a client vanishing mid-write is an error value, not a death */
+}
+
+static int main_load_config(klamm_app_t *app, int argc, char **argv)
+{
+    char err[512] = "";
+    config_defaults(&app->config);
+    if (config_parse_args(&app->config, argc, argv, err, sizeof err) != KL_OK) {
+        fprintf(stderr, "%s\n", err);
+        return strncmp(err, "usage:", 6) == 0 ? 0 : 2;
+    }
+    app->log.out = stderr;
+    app->log.level = (kl_log_level_t)app->config.log_level;
+    return -1;  /* go on */
+}
+
+int main(int argc, char **argv)
+{
+    static klamm_app_t app;     /* large (config paths): keep it off the stack */
+    kl_server_t *server = NULL;
+    int rc = main_load_config(&app, argc, argv);
+    if (rc >= 0)
+        return rc;
+    rc = 1;
+
+    if (log_dir_open(&app.log_dir, &app.config.storage, &app.log) != KL_OK)
+        goto out;
+    kl_err_t err = broker_init(&app.broker, &app.config.broker, log_dir_store(app.log_dir),
+                               clock_real());
+    if (err != KL_OK) {
+        KL_LOG_ERR(&app.log, "main", "cannot load topics from %s: %s",
+                   app.config.storage.log_dir, kl_err_name(err));
+        goto out_dir;
+    }
+
+    kl_server_options_t opts = {
+        .host = app.config.listener_host,
+        .port = app.config.listener_port,
+        .max_frame_bytes = app.config.socket_request_max_bytes,
+        .max_connections = app.config.max_connections,
+        .tick_interval_ms = 100,
+    };
+    kl_frame_handler_t handler = { .arg = &app, .on_frame = main_on_frame,
+                                   .on_tick = main_on_tick, .on_disconnect = NULL };
+    if (server_open(&server, &opts, handler, &app.log) != KL_OK)
+        goto out_broker;
+
+    main_install_signals();
+    KL_LOG_INF(&app.log, "main", "Klamm node %d ready: PLAINTEXT://%s:%d, log.dirs=%s",
+               app.config.broker.node_id, app.config.listener_host, server_port(server),
+               app.config.storage.log_dir);
+    rc = server_run(server, &main_stop_requested) == KL_OK ? 0 : 1;
+    KL_LOG_INF(&app.log, "main", "shutting down");
+    server_close(server);
+out_broker:
+    broker_close(&app.broker);
+out_dir:
+    log_dir_close(app.log_dir);
+out:
+    return rc;
+}
