@@ -5,6 +5,8 @@
  *
  * A handler decodes its request body for `req->header.api_version`, calls use cases,
  * and encodes the response body (not the response header, which dispatch writes).
+ * A handler whose body reader failed (malformed request) returns KL_REPLY_CLOSE;
+ * dispatch logs the API, version and correlation id and empties `out`.
  */
 #ifndef KL_INFRA_PROTOCOL_API_H
 #define KL_INFRA_PROTOCOL_API_H
@@ -81,10 +83,21 @@ bool request_header_decode(kl_reader_t *r, kl_request_header_t *h, const kl_api_
 
 /* The whole request path for one frame (frame = bytes after the 4-byte size):
  * header, version check, handler, response header. On KL_REPLY_SEND, `out` holds
- * size prefix + response header + body. `req` carries broker, log, times; its header
- * and flexible fields are filled here. */
-kl_reply_t protocol_dispatch(kl_request_t *req, const uint8_t *frame, size_t len,
+ * size prefix + response header + body; on any other reply `out` is left empty.
+ * `req` carries broker, log, times; its header and flexible fields are filled here.
+ *
+ * `frame` is the connection's own receive buffer and is mutable on purpose: a handler
+ * may rewrite request bytes in place (Produce assigns the base offsets of the batches
+ * it appends). The handler's `body` reader views that same buffer, so a handler may
+ * cast away the const of a view it got from it (the bytes themselves are not const).
+ * A parked request (KL_REPLY_PARK) is dispatched again later with the same frame. */
+kl_reply_t protocol_dispatch(kl_request_t *req, uint8_t *frame, size_t len,
                              kl_writer_t *out);
+
+/* Whether the response to `api` at `version` uses response header v1 (KIP-482 tagged
+ * fields after the correlation id): flexible versions do, except ApiVersions, whose
+ * response header is always v0 (KIP-511). */
+bool protocol_response_header_flexible(const kl_api_t *api, int16_t version);
 
 /* Handlers, one per file (protocol/<api>.c). */
 kl_reply_t api_versions_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);

@@ -434,7 +434,7 @@ void wr_compact_bytes(kl_writer_t *w, const void *p, int32_t len)
 void wr_compact_nullable_bytes(kl_writer_t *w, const void *p, int32_t len)
 {
     int32_t n = wr_len_of(p, len);
-    wr_uvarint(w, (uint32_t)(n + 1));       /* null (-1) -> 0 */
+    wr_uvarint(w, n < 0 ? 0u : (uint32_t)n + 1u);   /* null -> 0 */
     if (n > 0)
         wr_raw(w, p, (size_t)n);
 }
