@@ -57,14 +57,18 @@ typedef struct kl_batch_header {
     int32_t records_count;
 } kl_batch_header_t;
 
-/* Decode the header at buf[0..len). Checks: len >= 61, magic == 2, batch_length large
- * enough to hold the header (>= 49) and the whole batch inside `len`. No CRC check.
+/* Decode the header at buf[0..len). Checks, in this order: magic == 2 (read at byte 16
+ * whenever len > 16, so a short v0/v1 message set is still recognised as such),
+ * len >= 61, batch_length large enough to hold the header (>= 49) and the whole batch
+ * inside `len` (bytes past the batch are allowed and ignored). No CRC check.
  * Errors: KL_ERR_CORRUPT_MESSAGE (framing), KL_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT (magic). */
 kl_err_t batch_header_parse(const uint8_t *buf, size_t len, kl_batch_header_t *out);
 
-/* batch_header_parse + CRC-32C check + records_count == last_offset_delta + 1 (when
- * uncompressed counts can be checked without decoding: records_count >= 0).
- * Error: KL_ERR_CORRUPT_MESSAGE. Cost: O(batch size) for the CRC. */
+/* batch_header_parse + CRC-32C check + last_offset_delta >= 0 (all KL_ERR_CORRUPT_MESSAGE)
+ * + records_count == last_offset_delta + 1 (KL_ERR_INVALID_RECORD, as Kafka's LogValidator
+ * answers a producer whose count disagrees with its offsets). records_count sits in the
+ * v2 header, so the count rule holds for compressed batches too. `out` is filled whenever
+ * the header itself parsed. Cost: O(batch size) for the CRC. */
 kl_err_t batch_validate(const uint8_t *buf, size_t len, kl_batch_header_t *out);
 
 /* Total bytes of the batch described by `h`: 12 + batch_length. */
@@ -78,6 +82,12 @@ int64_t batch_last_offset(const kl_batch_header_t *h);
 
 /* Compression codec (attributes & 7). */
 int batch_compression(const kl_batch_header_t *h);
+
+/* Attribute bit 4: part of a transaction (KIP-98). */
+int batch_is_transactional(const kl_batch_header_t *h);
+
+/* Attribute bit 5: a control batch (transaction COMMIT/ABORT markers, KIP-98). */
+int batch_is_control(const kl_batch_header_t *h);
 
 /* Rewrite the base_offset field in place (bytes 0..8). CRC stays valid by design. */
 void batch_set_base_offset(uint8_t *buf, int64_t base_offset);
@@ -93,5 +103,6 @@ int32_t kl_be32_read(const uint8_t *p);
 int16_t kl_be16_read(const uint8_t *p);
 void kl_be64_write(uint8_t *p, int64_t v);
 void kl_be32_write(uint8_t *p, int32_t v);
+void kl_be16_write(uint8_t *p, int16_t v);
 
 #endif

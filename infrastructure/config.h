@@ -2,16 +2,33 @@
  * infrastructure/config.h — broker configuration from a server.properties file and
  * `--override key=value` flags, using Apache Kafka's own property names.
  * Layer: infrastructure. May touch: application/broker.h, storage config, <stdio.h>.
+ *
+ * Supported properties (Kafka's names; anything else is an error, so a typo never
+ * silently falls back to a default):
+ *   listeners                    PLAINTEXT://host:port (one listener; empty host = all
+ *                                interfaces; port 0 = any free port)
+ *   advertised.listeners         PLAINTEXT://host:port; unset = follow `listeners`
+ *   log.dirs (alias log.dir)     one directory; log.dirs wins over log.dir, as in Kafka
+ *   num.partitions, default.replication.factor, auto.create.topics.enable,
+ *   message.max.bytes, socket.request.max.bytes, max.connections, log.segment.bytes,
+ *   log.index.interval.bytes, log.flush.interval.messages, log.flush.interval.ms,
+ *   node.id (alias broker.id), klamm.log.level (error|warn|info|debug).
  */
 #ifndef KL_INFRA_CONFIG_H
 #define KL_INFRA_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "application/broker.h"
 #include "domain/error.h"
 #include "infrastructure/storage/log_dir.h"
+
+/* A comfortable errbuf size for any message; the usage text fits in 512 bytes. */
+#define KL_CONFIG_ERRBUF_SIZE 1024
+/* config_parse_args puts this in front of the usage text it returns for --help/-h. */
+#define KL_CONFIG_USAGE_PREFIX "usage:"
 
 typedef struct kl_config {
     char listener_host[KL_HOST_MAX + 1];  /* listeners=PLAINTEXT://host:port */
@@ -21,21 +38,34 @@ typedef struct kl_config {
     int log_level;                        /* klamm.log.level: error|warn|info|debug */
     kl_broker_config_t broker;
     kl_storage_config_t storage;
+    bool advertised_set;                  /* advertised.listeners given explicitly */
+    bool log_dirs_set;                    /* log.dirs given (then log.dir is ignored) */
 } kl_config_t;
 
 /* Kafka's defaults (listeners PLAINTEXT://127.0.0.1:9092, log.dirs ./data, …). */
 void config_defaults(kl_config_t *c);
 
 /* Apply one property by its Kafka name. Unknown keys and bad values: KL_ERR_INVALID_CONFIG
- * with a message in errbuf. */
+ * with a message in errbuf naming the key. Leading/trailing blanks of the value are ignored. */
 kl_err_t config_set(kl_config_t *c, const char *key, const char *value,
                     char *errbuf, size_t errlen);
 
-/* Read a Java-properties-style file (key=value, '#' and '!' comments). */
+/* Read a Java-properties-style file (key=value, key: value or key value; '#' and '!'
+ * comments; blanks trimmed; no line continuations or escapes). Errors name "path:line". */
 kl_err_t config_load_file(kl_config_t *c, const char *path, char *errbuf, size_t errlen);
 
-/* Command line: [server.properties] [--override key=value]... [--help].
- * Leaves advertised.listeners defaulting to the listener when unset. */
+/* Cross-property checks once everything is set: the advertised host must be routable
+ * (Kafka refuses to advertise 0.0.0.0 / ::). */
+kl_err_t config_finalize(kl_config_t *c, char *errbuf, size_t errlen);
+
+/* Command line: [server.properties] [--override key=value]... [--help|-h].
+ * Starts from config_defaults, loads the file, then applies every --override in order
+ * (after the file, wherever they appear), then config_finalize. advertised.listeners
+ * defaults to the listener when unset. --help/-h: KL_ERR_INVALID_CONFIG with errbuf
+ * holding the usage text, which starts with KL_CONFIG_USAGE_PREFIX (see config_is_usage). */
 kl_err_t config_parse_args(kl_config_t *c, int argc, char **argv, char *errbuf, size_t errlen);
+
+/* True when errbuf holds the --help text rather than an error (main exits 0 then). */
+bool config_is_usage(const char *errbuf);
 
 #endif

@@ -1,0 +1,59 @@
+/*
+ * domain/error.c — names for Kafka's error codes (for logs and test messages).
+ * Layer: domain (pure). May touch: domain/error.h only.
+ *
+ * The names are those of the protocol guide's "Error Codes" table, so a log line reads
+ * the same as a client's exception ("OFFSET_OUT_OF_RANGE"). A switch, not an array
+ * indexed by code: the codes are sparse and -1 is one of them.
+ */
+#include "domain/error.h"
+
+const char *kl_err_name(kl_err_t err)
+{
+    switch (err) {
+    case KL_ERR_UNKNOWN_SERVER_ERROR: return "UNKNOWN_SERVER_ERROR";
+    case KL_OK: return "NONE";
+    case KL_ERR_OFFSET_OUT_OF_RANGE: return "OFFSET_OUT_OF_RANGE";
+    case KL_ERR_CORRUPT_MESSAGE: return "CORRUPT_MESSAGE";
+    case KL_ERR_UNKNOWN_TOPIC_OR_PARTITION: return "UNKNOWN_TOPIC_OR_PARTITION";
+    case KL_ERR_INVALID_FETCH_SIZE: return "INVALID_FETCH_SIZE";
+    case KL_ERR_LEADER_NOT_AVAILABLE: return "LEADER_NOT_AVAILABLE";
+    case KL_ERR_NOT_LEADER_OR_FOLLOWER: return "NOT_LEADER_OR_FOLLOWER";
+    case KL_ERR_REQUEST_TIMED_OUT: return "REQUEST_TIMED_OUT";
+    case KL_ERR_MESSAGE_TOO_LARGE: return "MESSAGE_TOO_LARGE";
+    case KL_ERR_COORDINATOR_LOAD_IN_PROGRESS: return "COORDINATOR_LOAD_IN_PROGRESS";
+    case KL_ERR_COORDINATOR_NOT_AVAILABLE: return "COORDINATOR_NOT_AVAILABLE";
+    case KL_ERR_NOT_COORDINATOR: return "NOT_COORDINATOR";
+    case KL_ERR_INVALID_TOPIC_EXCEPTION: return "INVALID_TOPIC_EXCEPTION";
+    case KL_ERR_RECORD_LIST_TOO_LARGE: return "RECORD_LIST_TOO_LARGE";
+    case KL_ERR_INVALID_REQUIRED_ACKS: return "INVALID_REQUIRED_ACKS";
+    case KL_ERR_ILLEGAL_GENERATION: return "ILLEGAL_GENERATION";
+    case KL_ERR_INCONSISTENT_GROUP_PROTOCOL: return "INCONSISTENT_GROUP_PROTOCOL";
+    case KL_ERR_INVALID_GROUP_ID: return "INVALID_GROUP_ID";
+    case KL_ERR_UNKNOWN_MEMBER_ID: return "UNKNOWN_MEMBER_ID";
+    case KL_ERR_INVALID_SESSION_TIMEOUT: return "INVALID_SESSION_TIMEOUT";
+    case KL_ERR_REBALANCE_IN_PROGRESS: return "REBALANCE_IN_PROGRESS";
+    case KL_ERR_INVALID_COMMIT_OFFSET_SIZE: return "INVALID_COMMIT_OFFSET_SIZE";
+    case KL_ERR_INVALID_TIMESTAMP: return "INVALID_TIMESTAMP";
+    case KL_ERR_UNSUPPORTED_SASL_MECHANISM: return "UNSUPPORTED_SASL_MECHANISM";
+    case KL_ERR_UNSUPPORTED_VERSION: return "UNSUPPORTED_VERSION";
+    case KL_ERR_TOPIC_ALREADY_EXISTS: return "TOPIC_ALREADY_EXISTS";
+    case KL_ERR_INVALID_PARTITIONS: return "INVALID_PARTITIONS";
+    case KL_ERR_INVALID_REPLICATION_FACTOR: return "INVALID_REPLICATION_FACTOR";
+    case KL_ERR_INVALID_REPLICA_ASSIGNMENT: return "INVALID_REPLICA_ASSIGNMENT";
+    case KL_ERR_INVALID_CONFIG: return "INVALID_CONFIG";
+    case KL_ERR_NOT_CONTROLLER: return "NOT_CONTROLLER";
+    case KL_ERR_INVALID_REQUEST: return "INVALID_REQUEST";
+    case KL_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT: return "UNSUPPORTED_FOR_MESSAGE_FORMAT";
+    case KL_ERR_KAFKA_STORAGE_ERROR: return "KAFKA_STORAGE_ERROR";
+    case KL_ERR_NON_EMPTY_GROUP: return "NON_EMPTY_GROUP";
+    case KL_ERR_GROUP_ID_NOT_FOUND: return "GROUP_ID_NOT_FOUND";
+    case KL_ERR_UNSUPPORTED_COMPRESSION_TYPE: return "UNSUPPORTED_COMPRESSION_TYPE";
+    case KL_ERR_MEMBER_ID_REQUIRED: return "MEMBER_ID_REQUIRED";
+    case KL_ERR_GROUP_MAX_SIZE_REACHED: return "GROUP_MAX_SIZE_REACHED";
+    case KL_ERR_FENCED_INSTANCE_ID: return "FENCED_INSTANCE_ID";
+    case KL_ERR_INVALID_RECORD: return "INVALID_RECORD";
+    }
+    /* Not in the enum: a value that came off the wire or a cast. */
+    return "UNKNOWN";
+}
