@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# kcat (librdkafka 2.0.2) against a real Klamm broker process.
+#
+#   bash integration/kcat.sh build/klamm
+#
+# Checks metadata (kcat -L), producing to an auto-created topic, consuming it back, and
+# that the records survive a crash (SIGKILL) and restart at the same offsets.
+# The last line printed is `kcat: N passed, N failed`, which integration/run.sh adds up.
+set -uo pipefail
+
+BROKER_BIN=${1:?usage: kcat.sh BROKER_BIN}
+READY_TIMEOUT_S=10
+STOP_TIMEOUT_S=10
+KCAT_TIMEOUT_S=30
+
+passed=0
+failed=0
+broker_pid=""
+work_dir=$(mktemp -d "${TMPDIR:-/tmp}/klamm-it-XXXXXX")
+log_dirs=$work_dir/data      # the broker's log.dirs
+broker_log=$work_dir/broker.log
+mkdir "$log_dirs"
+
+cleanup() {
+    if [ -n "$broker_pid" ] && kill -0 "$broker_pid" 2>/dev/null; then
+        kill -KILL "$broker_pid" 2>/dev/null
+        wait "$broker_pid" 2>/dev/null
+    fi
+    rm -rf "$work_dir"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+
+free_port() {
+    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+PORT=$(free_port)
+BOOTSTRAP=127.0.0.1:$PORT
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+
+show_broker_log() {
+    echo "----- broker log ($BOOTSTRAP, last 80 lines) -----"
+    tail -n 80 "$broker_log" 2>/dev/null
+    echo "----- end of broker log -----"
+}
+
+# Start the broker and wait until it accepts connections. Returns 1 (and shows its log) if not.
+start_broker() {
+    if [ ! -x "$BROKER_BIN" ]; then
+        echo "broker binary $BROKER_BIN does not exist or is not executable (build it with \`make build\`)"
+        return 1
+    fi
+    echo "----- starting $BROKER_BIN on $BOOTSTRAP" >>"$broker_log"
+    "$BROKER_BIN" \
+        --override "listeners=PLAINTEXT://$BOOTSTRAP" \
+        --override "log.dirs=$log_dirs" \
+        --override message.max.bytes=4194304 \
+        --override socket.request.max.bytes=104857600 \
+        </dev/null >>"$broker_log" 2>&1 &
+    broker_pid=$!
+    local deadline=$((SECONDS + READY_TIMEOUT_S))
+    until port_open; do
+        if ! kill -0 "$broker_pid" 2>/dev/null; then
+            wait "$broker_pid"
+            echo "broker exited (status $?) before accepting connections"
+            broker_pid=""
+            show_broker_log
+            return 1
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "broker did not accept connections on port $PORT within ${READY_TIMEOUT_S} s"
+            kill -KILL "$broker_pid" 2>/dev/null
+            wait "$broker_pid" 2>/dev/null
+            broker_pid=""
+            show_broker_log
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# Stop the broker with the given signal and wait (bounded) for it to exit.
+stop_broker() {
+    local sig=$1
+    [ -n "$broker_pid" ] || return 0
+    kill "-$sig" "$broker_pid" 2>/dev/null
+    local deadline=$((SECONDS + STOP_TIMEOUT_S))
+    while kill -0 "$broker_pid" 2>/dev/null; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "broker did not exit within ${STOP_TIMEOUT_S} s of SIG$sig"
+            kill -KILL "$broker_pid" 2>/dev/null
+            wait "$broker_pid" 2>/dev/null
+            broker_pid=""
+            return 1
+        fi
+        sleep 0.05
+    done
+    wait "$broker_pid" 2>/dev/null
+    local status=$?
+    broker_pid=""
+    [ "$sig" = KILL ] && return 0
+    if [ "$status" -gt 128 ] && [ "$status" -ne $((128 + 15)) ] && [ "$status" -ne $((128 + 2)) ]; then
+        echo "broker died of signal $((status - 128)) while stopping"
+        return 1
+    fi
+    if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$broker_log"; then
+        echo "sanitizer report in the broker's log"
+        return 1
+    fi
+}
+
+kcat_() { timeout "$KCAT_TIMEOUT_S" kcat -b "$BOOTSTRAP" "$@"; }
+
+# check NAME COMMAND...: one test case; COMMAND's output is shown if it fails.
+# COMMAND runs in this shell (not a subshell), so start_broker can set broker_pid.
+check() {
+    local name=$1
+    shift
+    if "$@" >"$work_dir/check.out" 2>&1; then
+        echo "ok - $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL - $name"
+        sed 's/^/    /' "$work_dir/check.out"
+        failed=$((failed + 1))
+        any_failed=1
+    fi
+}
+
+# expect_equal WANT COMMAND...: COMMAND's stdout, sorted (partitions may interleave), is WANT.
+expect_equal() {
+    local want=$1 got
+    shift
+    [ -n "$want" ] || { echo "nothing to compare with (an earlier step failed)"; return 1; }
+    got=$("$@" | sort) || { echo "command failed: $*"; return 1; }
+    if [ "$got" != "$want" ]; then
+        printf 'expected:\n%s\ngot:\n%s\n' "$want" "$got"
+        return 1
+    fi
+}
+
+metadata_lists_broker() {
+    local out
+    out=$(kcat_ -L) || return 1
+    grep -q "broker [0-9]* at $BOOTSTRAP" <<<"$out" || { echo "$out"; return 1; }
+}
+metadata_lists_orders() {
+    local out
+    out=$(kcat_ -L) || return 1
+    grep -q 'topic "orders" with [0-9]* partitions' <<<"$out" || { echo "$out"; return 1; }
+}
+produce_orders() { printf 'a:1\nb:2\n' | kcat_ -t orders -P -K:; }
+consume_orders() { kcat_ -t orders -C -e -o beginning -K: -f '%k:%s\n'; }
+consume_orders_with_offsets() { kcat_ -t orders -C -e -o beginning -K: -f '%p:%o:%k:%s\n'; }
+
+# Lines P:O:K:V of a:1 and b:2: in each partition the offsets are 0, 1, ... and a comes before b.
+offsets_look_right() {
+    if [ "$(cut -d: -f3- <<<"$1" | sort)" != $'a:1\nb:2' ] ||
+        ! sort -t: -k1,1n -k2,2n <<<"$1" | awk -F: '$2 != seen[$1]++ || $3 < last[$1] { exit 1 } { last[$1] = $3 }'; then
+        printf 'got:\n%s\n' "$1"
+        return 1
+    fi
+}
+
+any_failed=0
+if start_broker; then
+    check "kcat -L lists the broker" metadata_lists_broker
+    check "kcat -P to an auto-created topic" produce_orders
+    check "kcat -C reads back exactly a:1 and b:2" expect_equal $'a:1\nb:2' consume_orders
+    check "kcat -L lists topic orders" metadata_lists_orders
+    before_kill=$(consume_orders_with_offsets | sort)
+    check "kcat -C -f %p:%o:%k:%s shows a:1 and b:2 at their offsets" offsets_look_right "$before_kill"
+    stop_broker KILL
+    check "broker restarts after SIGKILL" start_broker
+    check "after the restart: same records at the same offsets" \
+        expect_equal "$before_kill" consume_orders_with_offsets
+    check "after the restart: kcat -L lists topic orders" metadata_lists_orders
+    check "broker stops on SIGTERM within ${STOP_TIMEOUT_S} s" stop_broker TERM
+else
+    failed=$((failed + 1))
+fi
+
+[ "$any_failed" = 1 ] && show_broker_log
+echo "kcat: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
