@@ -7,6 +7,7 @@
  *   <log.dirs>/<topic>-<partition>/<20-digit base offset>.log    batches as produced
  *   <log.dirs>/<topic>-<partition>/<20-digit base offset>.index  8-byte sparse entries
  *   <log.dirs>/__klamm_topics/<topic>.properties                 partition count, configs
+ *   <log.dirs>/.lock                                             flock(LOCK_EX) while open
  */
 #ifndef KL_INFRA_STORAGE_LOG_DIR_H
 #define KL_INFRA_STORAGE_LOG_DIR_H
@@ -29,7 +30,9 @@ typedef struct kl_storage_config {
 
 typedef struct kl_log_dir kl_log_dir_t;
 
-/* Create the directory if missing. Errors: KAFKA_STORAGE_ERROR (logged). */
+/* Create the directory if missing and lock it (a second broker, or a second open in this
+ * process, gets KAFKA_STORAGE_ERROR and a log line naming the .lock file).
+ * Errors: KAFKA_STORAGE_ERROR (logged). */
 kl_err_t log_dir_open(kl_log_dir_t **out, const kl_storage_config_t *cfg, const kl_log_t *log);
 /* The log_store port over this directory. */
 kl_log_store_t log_dir_store(kl_log_dir_t *d);

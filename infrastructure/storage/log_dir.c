@@ -1,0 +1,291 @@
+/*
+ * infrastructure/storage/log_dir.c — the data directory (log.dirs): the lock that keeps a
+ * second broker out, the topic catalogue (topic_store) and the open partition logs
+ * (partition_log); implements the application's log_store port.
+ * Layer: infrastructure. May touch: application/ports.h, storage/partition_log.h,
+ * storage/topic_store.h, logging, POSIX files (mkdir, flock).
+ *
+ * Kafka's rule for a shared directory: the broker takes an exclusive lock on
+ * <log.dirs>/.lock at startup and refuses to start when another process holds it. flock(2)
+ * is released by the kernel when the process dies, so a kill -9 leaves no stale lock.
+ */
+#include "infrastructure/storage/log_dir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "infrastructure/storage/partition_log.h"
+#include "infrastructure/storage/topic_store.h"
+
+#define LD_MOD "log_dir"
+#define LD_LOCK_FILE ".lock"
+
+struct kl_log_dir {
+    kl_storage_config_t cfg;
+    const kl_log_t *log;
+    int lock_fd;
+    kl_topic_store_t *topics;
+    kl_partition_log_t **open;        /* every partition_open not yet closed (for tick/close) */
+    size_t open_count;
+    size_t open_cap;
+};
+
+static kl_err_t log_dir_io_error(const kl_log_dir_t *d, const char *what, const char *path)
+{
+    int saved = errno;
+    KL_LOG_ERR(d->log, LD_MOD, "%s %s: %s", what, path, strerror(saved));
+    return KL_ERR_KAFKA_STORAGE_ERROR;
+}
+
+static kl_err_t log_dir_fsync_dir(const kl_log_dir_t *d, const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return log_dir_io_error(d, "open directory", dir);
+    kl_err_t err = KL_OK;
+    if (fsync(fd) != 0)
+        err = log_dir_io_error(d, "fsync directory", dir);
+    close(fd);
+    return err;
+}
+
+/* mkdir -p: every missing component of `path` (at most KL_PATH_MAX bytes). */
+static kl_err_t log_dir_mkdirs(const kl_log_dir_t *d, const char *path)
+{
+    char buf[KL_PATH_MAX];
+    int n = snprintf(buf, sizeof buf, "%s", path);
+    if (n <= 0 || (size_t)n >= sizeof buf) {
+        KL_LOG_ERR(d->log, LD_MOD, "log.dirs path empty or too long: \"%s\"", path);
+        return KL_ERR_KAFKA_STORAGE_ERROR;
+    }
+    for (char *p = buf + 1; ; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return log_dir_io_error(d, "mkdir", buf);
+        *p = c;
+        if (c == '\0')
+            return KL_OK;
+    }
+}
+
+/* Kafka's .lock rule; a clear message when another broker (or a second open) holds it. */
+static kl_err_t log_dir_lock(kl_log_dir_t *d)
+{
+    char path[KL_PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/" LD_LOCK_FILE, d->cfg.log_dir);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        KL_LOG_ERR(d->log, LD_MOD, "log.dirs path too long: %s", d->cfg.log_dir);
+        return KL_ERR_KAFKA_STORAGE_ERROR;
+    }
+    d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (d->lock_fd < 0)
+        return log_dir_io_error(d, "open", path);
+    if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            KL_LOG_ERR(d->log, LD_MOD, "log.dirs %s is in use by another broker: %s is locked",
+                       d->cfg.log_dir, path);
+            return KL_ERR_KAFKA_STORAGE_ERROR;
+        }
+        return log_dir_io_error(d, "flock", path);
+    }
+    return KL_OK;
+}
+
+kl_err_t log_dir_open(kl_log_dir_t **out, const kl_storage_config_t *cfg, const kl_log_t *log)
+{
+    kl_log_dir_t *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return KL_ERR_UNKNOWN_SERVER_ERROR;
+    d->cfg = *cfg;
+    d->log = log;
+    d->lock_fd = -1;
+    kl_err_t err = log_dir_mkdirs(d, cfg->log_dir);
+    if (err == KL_OK)
+        err = log_dir_lock(d);
+    if (err == KL_OK)
+        err = topic_store_open(&d->topics, cfg->log_dir, log);
+    if (err != KL_OK)
+        goto err;
+    KL_LOG_INF(log, LD_MOD, "using log.dirs %s", cfg->log_dir);
+    *out = d;
+    return KL_OK;
+err:
+    log_dir_close(d);
+    return err;
+}
+
+void log_dir_close(kl_log_dir_t *d)
+{
+    if (d == NULL)
+        return;
+    for (size_t i = 0; i < d->open_count; i++)
+        plog_close(d->open[i]);              /* fsyncs: a clean shutdown loses nothing */
+    free(d->open);
+    topic_store_close(d->topics);
+    if (d->lock_fd >= 0)
+        close(d->lock_fd);                   /* releases the flock */
+    free(d);
+}
+
+void log_dir_tick(kl_log_dir_t *d, int64_t now_ms)
+{
+    for (size_t i = 0; i < d->open_count; i++)
+        (void)plog_tick(d->open[i], now_ms); /* a failed fsync is logged by segment */
+}
+
+/* ---- the log_store port -------------------------------------------------------------- */
+
+/* "<log.dirs>/<topic>-<partition>" into buf. */
+static kl_err_t log_dir_partition_path(const kl_log_dir_t *d, char *buf, size_t cap,
+                                       const char *topic, int32_t partition)
+{
+    int n = snprintf(buf, cap, "%s/%s-%" PRId32, d->cfg.log_dir, topic, partition);
+    if (n < 0 || (size_t)n >= cap) {
+        KL_LOG_ERR(d->log, LD_MOD, "partition path too long: %s/%s-%" PRId32,
+                   d->cfg.log_dir, topic, partition);
+        return KL_ERR_KAFKA_STORAGE_ERROR;
+    }
+    return KL_OK;
+}
+
+/* Partition directories first, metadata last: the rename inside topic_store_save is the
+ * moment the topic exists. A crash before it leaves empty directories that a later
+ * create of the same name reuses. Cost: 1 mkdir per partition + 1 + 2 fsyncs. */
+static kl_err_t log_dir_topic_create(void *self, const kl_topic_meta_t *meta)
+{
+    kl_log_dir_t *d = self;
+    kl_err_t err = topic_store_check(meta);
+    if (err != KL_OK)
+        return err;
+    if (topic_store_exists(d->topics, meta->name))
+        return KL_ERR_TOPIC_ALREADY_EXISTS;
+    for (int32_t p = 0; p < meta->partition_count; p++) {
+        char path[KL_PATH_MAX];
+        err = log_dir_partition_path(d, path, sizeof path, meta->name, p);
+        if (err != KL_OK)
+            return err;
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return log_dir_io_error(d, "mkdir", path);
+    }
+    err = log_dir_fsync_dir(d, d->cfg.log_dir);
+    if (err != KL_OK)
+        return err;
+    err = topic_store_save(d->topics, meta);
+    if (err == KL_OK)
+        KL_LOG_INF(d->log, LD_MOD, "created topic %s with %" PRId32 " partition(s)",
+                   meta->name, meta->partition_count);
+    return err;
+}
+
+static kl_err_t log_dir_topic_load_all(void *self, kl_topic_visit_fn visit, void *arg)
+{
+    kl_log_dir_t *d = self;
+    return topic_store_load_all(d->topics, visit, arg);
+}
+
+static kl_err_t log_dir_track(kl_log_dir_t *d, kl_partition_log_t *pl)
+{
+    if (d->open_count == d->open_cap) {
+        size_t cap = d->open_cap ? d->open_cap * 2 : 16;
+        kl_partition_log_t **p = realloc(d->open, cap * sizeof *p);
+        if (p == NULL)
+            return KL_ERR_UNKNOWN_SERVER_ERROR;
+        d->open = p;
+        d->open_cap = cap;
+    }
+    d->open[d->open_count++] = pl;
+    return KL_OK;
+}
+
+static kl_err_t log_dir_partition_open(void *self, const char *topic, int32_t partition,
+                                       void **log_out, kl_partition_offsets_t *offsets_out)
+{
+    kl_log_dir_t *d = self;
+    char path[KL_PATH_MAX];
+    kl_err_t err = log_dir_partition_path(d, path, sizeof path, topic, partition);
+    if (err != KL_OK)
+        return err;
+    if (mkdir(path, 0755) == 0)
+        err = log_dir_fsync_dir(d, d->cfg.log_dir);        /* the new name must survive */
+    else if (errno != EEXIST)
+        err = log_dir_io_error(d, "mkdir", path);
+    if (err != KL_OK)
+        return err;
+    kl_plog_config_t pc = {
+        .segment_bytes = d->cfg.segment_bytes,
+        .index_interval_bytes = d->cfg.index_interval_bytes,
+        .flush_interval_messages = d->cfg.flush_interval_messages,
+        .flush_interval_ms = d->cfg.flush_interval_ms,
+        .log = d->log,
+    };
+    kl_partition_log_t *pl = NULL;
+    err = plog_open(&pl, path, &pc);
+    if (err != KL_OK)
+        return err;
+    err = log_dir_track(d, pl);
+    if (err != KL_OK) {
+        plog_close(pl);
+        return err;
+    }
+    offsets_out->log_start = plog_log_start(pl);
+    offsets_out->log_end = plog_log_end(pl);
+    offsets_out->high_watermark = offsets_out->log_end;   /* one replica: all committed */
+    *log_out = pl;
+    return KL_OK;
+}
+
+static void log_dir_partition_close(void *self, void *log)
+{
+    kl_log_dir_t *d = self;
+    for (size_t i = 0; i < d->open_count; i++) {
+        if (d->open[i] == log) {
+            d->open[i] = d->open[--d->open_count];
+            break;
+        }
+    }
+    plog_close(log);
+}
+
+static kl_err_t log_dir_append(void *self, void *log, const uint8_t *batches, size_t len)
+{
+    (void)self;
+    return plog_append(log, batches, len);
+}
+
+static kl_err_t log_dir_read(void *self, void *log, int64_t offset, int32_t max_bytes,
+                             kl_buf_sink_t *sink, size_t *len_out)
+{
+    (void)self;
+    return plog_read(log, offset, max_bytes, sink, len_out);
+}
+
+static kl_err_t log_dir_offset_for_timestamp(void *self, void *log, int64_t timestamp,
+                                             int64_t *offset_out, int64_t *timestamp_out)
+{
+    (void)self;
+    return plog_offset_for_timestamp(log, timestamp, offset_out, timestamp_out);
+}
+
+kl_log_store_t log_dir_store(kl_log_dir_t *d)
+{
+    return (kl_log_store_t){
+        .self = d,
+        .topic_create = log_dir_topic_create,
+        .topic_load_all = log_dir_topic_load_all,
+        .partition_open = log_dir_partition_open,
+        .partition_close = log_dir_partition_close,
+        .append = log_dir_append,
+        .read = log_dir_read,
+        .offset_for_timestamp = log_dir_offset_for_timestamp,
+    };
+}

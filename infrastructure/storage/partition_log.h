@@ -1,0 +1,79 @@
+/*
+ * infrastructure/storage/partition_log.h — one partition's log: its ordered segments in
+ * <log.dirs>/<topic>-<partition>/, rolling, offset lookup, recovery and the flush policy.
+ * Layer: infrastructure. May touch: storage/segment.h, the sink port, logging, POSIX dirs.
+ *
+ * Kafka's rules kept here:
+ *   - log.segment.bytes: a new segment is rolled when the active one is non-empty and the
+ *     append would make it larger; its base offset is the log end offset.
+ *   - recovery: only the active (last) segment is scanned and CRC-checked; older segments
+ *     were fsynced when they were rolled, so their index is trusted (fast startup).
+ *   - log.flush.interval.messages / log.flush.interval.ms: fsync after N records or T ms;
+ *     by default never, leaving durability to the page cache (which survives kill -9).
+ *
+ * Not thread-safe: Klamm's poll loop is single-threaded.
+ */
+#ifndef KL_INFRA_STORAGE_PARTITION_LOG_H
+#define KL_INFRA_STORAGE_PARTITION_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "application/ports.h"
+#include "domain/error.h"
+#include "infrastructure/logging.h"
+#include "infrastructure/storage/segment.h"
+
+typedef struct kl_plog_config {
+    int64_t segment_bytes;              /* log.segment.bytes */
+    int32_t index_interval_bytes;       /* log.index.interval.bytes */
+    int64_t flush_interval_messages;    /* fsync after this many records; <= 0: never */
+    int64_t flush_interval_ms;          /* fsync when the last flush is older; < 0: never */
+    const kl_log_t *log;                /* may be NULL */
+} kl_plog_config_t;
+
+/* Fields are read-only outside partition_log.c. */
+typedef struct kl_partition_log {
+    char *dir;
+    kl_plog_config_t cfg;
+    kl_segment_t **segments;            /* ascending base offsets; the last one is active */
+    size_t segment_count;
+    size_t segment_cap;
+    int64_t unflushed_messages;         /* records appended since the last fsync */
+    int64_t last_flush_ms;              /* tick time of the last fsync; -1 before the first tick */
+} kl_partition_log_t;
+
+/* Open the partition directory `dir` (must exist): every "<20 digits>.log" file, in
+ * base-offset order (other names are ignored), recovering the last one. An empty
+ * directory gets segment 0. Errors: KAFKA_STORAGE_ERROR (logged), UNKNOWN_SERVER_ERROR. */
+kl_err_t plog_open(kl_partition_log_t **out, const char *dir, const kl_plog_config_t *cfg);
+
+/* fsync the active segment (a clean shutdown loses nothing), close, free. NULL is fine. */
+void plog_close(kl_partition_log_t *pl);
+
+/* Append whole batches with assigned base offsets starting at the log end; rolls first when
+ * log.segment.bytes (or the index's int32 limits) would be passed. Nothing is appended on
+ * error. May fsync (flush_interval_messages). */
+kl_err_t plog_append(kl_partition_log_t *pl, const uint8_t *batches, size_t len);
+
+/* Whole batches from the one containing `offset` (KIP-74, see segment_read), from one
+ * segment. OFFSET_OUT_OF_RANGE outside [log start, log end]; 0 bytes at log end. */
+kl_err_t plog_read(kl_partition_log_t *pl, int64_t offset, int32_t max_bytes,
+                   kl_buf_sink_t *sink, size_t *len_out);
+
+/* First batch (oldest segment first) with max_timestamp >= `timestamp`: its base offset and
+ * max_timestamp; -1 / -1 when none. Cost: one header pread per batch before it. */
+kl_err_t plog_offset_for_timestamp(kl_partition_log_t *pl, int64_t timestamp,
+                                   int64_t *offset_out, int64_t *timestamp_out);
+
+int64_t plog_log_start(const kl_partition_log_t *pl);   /* first segment's base (0 when empty) */
+int64_t plog_log_end(const kl_partition_log_t *pl);     /* the next offset to be appended */
+
+/* fsync the active segment now. */
+kl_err_t plog_flush(kl_partition_log_t *pl);
+
+/* log.flush.interval.ms: fsync when records are unflushed and the last flush (or the first
+ * tick) is at least that old. `now_ms` from any steady clock. */
+kl_err_t plog_tick(kl_partition_log_t *pl, int64_t now_ms);
+
+#endif

@@ -1,0 +1,674 @@
+/*
+ * infrastructure/storage/segment.c — one `.log` + `.index` pair (see segment.h for the format).
+ * Layer: infrastructure. May touch: domain/record_batch.h, the sink port, logging, POSIX files.
+ *
+ * Costs, so a reader can reason about them:
+ *   append       header parse per batch (no CRC: the application validated), 1 write(2) of
+ *                the batches, 1 write(2) of the new index entries (when any)
+ *   find / read  binary search in the in-memory index + one 61-byte pread per batch walked
+ *                (at most ~log.index.interval.bytes of batches) + 1 pread of the data
+ *   open active  whole file read and CRC-checked (2 preads per batch)
+ *   open sealed  1 pread of the index file
+ * Disk failures become KL_ERR_KAFKA_STORAGE_ERROR with one log line naming the file.
+ */
+#include "infrastructure/storage/segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SEG_MOD "segment"
+
+/* Smallest legal batch_length: a header without records (61 - 12). */
+#define SEG_MIN_BATCH_LENGTH (KL_BATCH_HEADER_SIZE - KL_BATCH_LOG_OVERHEAD)
+
+static kl_err_t segment_io_error(const kl_segment_t *seg, const char *what, const char *path)
+{
+    int saved = errno;
+    KL_LOG_ERR(seg->log, SEG_MOD, "%s %s: %s", what, path, strerror(saved));
+    return KL_ERR_KAFKA_STORAGE_ERROR;
+}
+
+bool segment_path(char *buf, size_t cap, const char *dir, int64_t base_offset, const char *ext)
+{
+    int n = snprintf(buf, cap, "%s/%020" PRId64 "%s", dir, base_offset, ext);
+    return n >= 0 && (size_t)n < cap;
+}
+
+bool segment_parse_name(const char *name, int64_t *base_out)
+{
+    if (strlen(name) != KL_SEGMENT_NAME_DIGITS + 4 || strcmp(name + KL_SEGMENT_NAME_DIGITS, ".log") != 0)
+        return false;
+    int64_t v = 0;
+    for (int i = 0; i < KL_SEGMENT_NAME_DIGITS; i++) {
+        int d = name[i] - '0';
+        if (d < 0 || d > 9 || v > (INT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *base_out = v;
+    return true;
+}
+
+/* ---- small I/O helpers: retry EINTR and short transfers ------------------------------ */
+
+static kl_err_t segment_pread_full(const kl_segment_t *seg, int fd, const char *path,
+                                   void *buf, size_t n, int64_t pos)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, (uint8_t *)buf + done, n - done, (off_t)(pos + (int64_t)done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return segment_io_error(seg, "pread", path);
+        if (r == 0) {
+            KL_LOG_ERR(seg->log, SEG_MOD, "pread %s: unexpected end of file at %" PRId64,
+                       path, pos + (int64_t)done);
+            return KL_ERR_KAFKA_STORAGE_ERROR;
+        }
+        done += (size_t)r;
+    }
+    return KL_OK;
+}
+
+/* One write(2) in the normal case; the loop only resumes a short write. */
+static kl_err_t segment_write_full(const kl_segment_t *seg, int fd, const char *path,
+                                   const void *buf, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, (const uint8_t *)buf + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return segment_io_error(seg, "write", path);
+        done += (size_t)w;
+    }
+    return KL_OK;
+}
+
+static kl_err_t segment_fsync_dir(const kl_segment_t *seg, const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return segment_io_error(seg, "open directory", dir);
+    kl_err_t err = KL_OK;
+    if (fsync(fd) != 0)
+        err = segment_io_error(seg, "fsync directory", dir);
+    close(fd);
+    return err;
+}
+
+/* ---- the in-memory index: the .index file's bytes -------------------------------------- */
+
+int32_t segment_index_offset(const kl_segment_t *seg, size_t i)
+{
+    return kl_be32_read(seg->index + i * KL_SEGMENT_INDEX_ENTRY_SIZE);
+}
+
+int32_t segment_index_position(const kl_segment_t *seg, size_t i)
+{
+    return kl_be32_read(seg->index + i * KL_SEGMENT_INDEX_ENTRY_SIZE + 4);
+}
+
+static kl_err_t segment_index_reserve(kl_segment_t *seg, size_t count)
+{
+    if (count <= seg->index_cap)
+        return KL_OK;
+    size_t cap = seg->index_cap ? seg->index_cap * 2 : 64;
+    while (cap < count)
+        cap *= 2;
+    uint8_t *p = realloc(seg->index, cap * KL_SEGMENT_INDEX_ENTRY_SIZE);
+    if (p == NULL)
+        return KL_ERR_UNKNOWN_SERVER_ERROR;
+    seg->index = p;
+    seg->index_cap = cap;
+    return KL_OK;
+}
+
+/* Kafka's sparse-index rule (LogSegment.append): add an entry for a batch when more than
+ * log.index.interval.bytes were appended since the last entry; we also index the first
+ * batch, so every non-empty segment has an entry (the sealed sanity check relies on it). */
+static kl_err_t segment_index_note(kl_segment_t *seg, const kl_batch_header_t *h, int64_t position)
+{
+    if (seg->index_count == 0 || seg->bytes_since_index > seg->index_interval_bytes) {
+        kl_err_t err = segment_index_reserve(seg, seg->index_count + 1);
+        if (err != KL_OK)
+            return err;
+        uint8_t *e = seg->index + seg->index_count * KL_SEGMENT_INDEX_ENTRY_SIZE;
+        kl_be32_write(e, (int32_t)(batch_last_offset(h) - seg->base_offset));
+        kl_be32_write(e + 4, (int32_t)position);
+        seg->index_count++;
+        seg->bytes_since_index = 0;
+    }
+    seg->bytes_since_index += (int64_t)batch_total_size(h);
+    return KL_OK;
+}
+
+/* Replace the .index file with the in-memory entries (after a rebuild). */
+static kl_err_t segment_index_rewrite(kl_segment_t *seg)
+{
+    if (ftruncate(seg->index_fd, 0) != 0)
+        return segment_io_error(seg, "ftruncate", seg->index_path);
+    return segment_write_full(seg, seg->index_fd, seg->index_path, seg->index,
+                              seg->index_count * KL_SEGMENT_INDEX_ENTRY_SIZE);
+}
+
+/* Kafka's OffsetIndex.lookup: the position of the last entry whose offset <= target, or 0. */
+static int64_t segment_index_floor_offset(const kl_segment_t *seg, int64_t offset)
+{
+    int64_t rel = offset - seg->base_offset;
+    size_t lo = 0, hi = seg->index_count;          /* first entry with offset > rel */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (segment_index_offset(seg, mid) <= rel)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == 0 ? 0 : segment_index_position(seg, lo - 1);
+}
+
+/* The last indexed batch start at or below `limit` (a byte position), or 0. */
+static int64_t segment_index_floor_position(const kl_segment_t *seg, int64_t limit)
+{
+    size_t lo = 0, hi = seg->index_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (segment_index_position(seg, mid) <= limit)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == 0 ? 0 : segment_index_position(seg, lo - 1);
+}
+
+/* ---- batch headers on disk ------------------------------------------------------------ */
+
+/* batch_header_parse needs the whole batch in memory; a walk on disk reads only the 61-byte
+ * header, so the fields are decoded here with the domain's big-endian helpers (layout in
+ * record_batch.h). The framing checks are the same: magic 2, batch_length large enough,
+ * batch inside the segment. Cost: one pread of 61 bytes. */
+static kl_err_t segment_header_read(const kl_segment_t *seg, int64_t pos, kl_batch_header_t *h)
+{
+    uint8_t b[KL_BATCH_HEADER_SIZE];
+    if (seg->size - pos < KL_BATCH_HEADER_SIZE)
+        goto corrupt;
+    kl_err_t err = segment_pread_full(seg, seg->log_fd, seg->log_path, b, sizeof b, pos);
+    if (err != KL_OK)
+        return err;
+    h->base_offset = kl_be64_read(b);
+    h->batch_length = kl_be32_read(b + 8);
+    h->partition_leader_epoch = kl_be32_read(b + 12);
+    h->magic = (int8_t)b[16];
+    h->crc = (uint32_t)kl_be32_read(b + 17);
+    h->attributes = kl_be16_read(b + 21);
+    h->last_offset_delta = kl_be32_read(b + 23);
+    h->base_timestamp = kl_be64_read(b + 27);
+    h->max_timestamp = kl_be64_read(b + 35);
+    h->producer_id = kl_be64_read(b + 43);
+    h->producer_epoch = kl_be16_read(b + 51);
+    h->base_sequence = kl_be32_read(b + 53);
+    h->records_count = kl_be32_read(b + 57);
+    if (h->magic != KL_BATCH_MAGIC_V2 || h->batch_length < SEG_MIN_BATCH_LENGTH ||
+        (int64_t)batch_total_size(h) > seg->size - pos)
+        goto corrupt;
+    return KL_OK;
+corrupt:
+    KL_LOG_ERR(seg->log, SEG_MOD, "%s: corrupt batch header at position %" PRId64, seg->log_path, pos);
+    return KL_ERR_KAFKA_STORAGE_ERROR;
+}
+
+/* ---- create / open / close ------------------------------------------------------------ */
+
+static kl_err_t segment_alloc(kl_segment_t **out, const char *dir, int64_t base_offset,
+                              int32_t index_interval_bytes, const kl_log_t *log)
+{
+    kl_segment_t *seg = calloc(1, sizeof *seg);
+    if (seg == NULL)
+        return KL_ERR_UNKNOWN_SERVER_ERROR;
+    seg->log_fd = -1;
+    seg->index_fd = -1;
+    seg->base_offset = base_offset;
+    seg->next_offset = base_offset;
+    seg->index_interval_bytes = index_interval_bytes;
+    seg->log = log;
+    size_t cap = strlen(dir) + 1 + KL_SEGMENT_NAME_DIGITS + sizeof ".index";
+    seg->log_path = malloc(cap);
+    seg->index_path = malloc(cap);
+    if (seg->log_path == NULL || seg->index_path == NULL)
+        goto err;
+    segment_path(seg->log_path, cap, dir, base_offset, ".log");
+    segment_path(seg->index_path, cap, dir, base_offset, ".index");
+    *out = seg;
+    return KL_OK;
+err:
+    segment_close(seg);
+    return KL_ERR_UNKNOWN_SERVER_ERROR;
+}
+
+static kl_err_t segment_open_files(kl_segment_t *seg, int log_flags, int index_flags)
+{
+    seg->log_fd = open(seg->log_path, O_RDWR | O_APPEND | O_CLOEXEC | log_flags, 0644);
+    if (seg->log_fd < 0)
+        return segment_io_error(seg, "open", seg->log_path);
+    seg->index_fd = open(seg->index_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | index_flags, 0644);
+    if (seg->index_fd < 0)
+        return segment_io_error(seg, "open", seg->index_path);
+    return KL_OK;
+}
+
+static kl_err_t segment_file_size(const kl_segment_t *seg, int fd, const char *path, int64_t *size)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return segment_io_error(seg, "fstat", path);
+    *size = (int64_t)st.st_size;
+    return KL_OK;
+}
+
+kl_err_t segment_create(kl_segment_t **out, const char *dir, int64_t base_offset,
+                        int32_t index_interval_bytes, const kl_log_t *log)
+{
+    kl_segment_t *seg = NULL;
+    kl_err_t err = segment_alloc(&seg, dir, base_offset, index_interval_bytes, log);
+    if (err != KL_OK)
+        return err;
+    /* O_EXCL on the .log: creating over an existing segment would destroy data. A stale
+     * .index is derived data and is simply truncated. */
+    err = segment_open_files(seg, O_CREAT | O_EXCL, O_TRUNC);
+    if (err != KL_OK)
+        goto err;
+    err = segment_fsync_dir(seg, dir);
+    if (err != KL_OK)
+        goto err;
+    *out = seg;
+    return KL_OK;
+err:
+    segment_close(seg);
+    return err;
+}
+
+void segment_close(kl_segment_t *seg)
+{
+    if (seg == NULL)
+        return;
+    if (seg->log_fd >= 0)
+        close(seg->log_fd);
+    if (seg->index_fd >= 0)
+        close(seg->index_fd);
+    free(seg->log_path);
+    free(seg->index_path);
+    free(seg->index);
+    free(seg);
+}
+
+/* ---- recovery of the active segment ---------------------------------------------------- */
+
+/* Read and fully validate the batch at `pos` (framing + CRC-32C via batch_validate) into
+ * *buf. KL_ERR_CORRUPT_MESSAGE means "torn or corrupt: cut here"; a storage error or
+ * UNKNOWN_SERVER_ERROR (out of memory) fails the open instead. */
+static kl_err_t segment_recover_batch(kl_segment_t *seg, int64_t pos, int64_t file_size,
+                                      uint8_t **buf, size_t *cap, kl_batch_header_t *h)
+{
+    uint8_t pre[KL_BATCH_LOG_OVERHEAD];
+    int64_t avail = file_size - pos;
+    if (avail < KL_BATCH_HEADER_SIZE)
+        return KL_ERR_CORRUPT_MESSAGE;
+    kl_err_t err = segment_pread_full(seg, seg->log_fd, seg->log_path, pre, sizeof pre, pos);
+    if (err != KL_OK)
+        return err;
+    int32_t batch_length = kl_be32_read(pre + 8);
+    int64_t total = KL_BATCH_LOG_OVERHEAD + (int64_t)batch_length;
+    if (batch_length < SEG_MIN_BATCH_LENGTH || total > avail || pos + total > INT32_MAX)
+        return KL_ERR_CORRUPT_MESSAGE;
+    if ((size_t)total > *cap) {
+        uint8_t *p = realloc(*buf, (size_t)total);
+        if (p == NULL)
+            return KL_ERR_UNKNOWN_SERVER_ERROR;
+        *buf = p;
+        *cap = (size_t)total;
+    }
+    err = segment_pread_full(seg, seg->log_fd, seg->log_path, *buf, (size_t)total, pos);
+    if (err != KL_OK)
+        return err;
+    if (batch_validate(*buf, (size_t)total, h) != KL_OK)
+        return KL_ERR_CORRUPT_MESSAGE;
+    /* Offsets only grow inside a log, and must fit the index's int32 relative offset. */
+    if (h->last_offset_delta < 0 || h->base_offset < seg->next_offset ||
+        batch_last_offset(h) - seg->base_offset > INT32_MAX)
+        return KL_ERR_CORRUPT_MESSAGE;
+    return KL_OK;
+}
+
+/* Scan the whole file; cut the tail after the last valid batch; rebuild the index. */
+static kl_err_t segment_recover(kl_segment_t *seg)
+{
+    int64_t file_size = 0;
+    kl_err_t err = segment_file_size(seg, seg->log_fd, seg->log_path, &file_size);
+    if (err != KL_OK)
+        return err;
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    int64_t pos = 0;
+    while (pos < file_size) {
+        kl_batch_header_t h;
+        err = segment_recover_batch(seg, pos, file_size, &buf, &cap, &h);
+        if (err == KL_ERR_CORRUPT_MESSAGE)
+            break;
+        if (err == KL_OK)
+            err = segment_index_note(seg, &h, pos);
+        if (err != KL_OK)
+            goto out;
+        seg->next_offset = batch_last_offset(&h) + 1;
+        pos += (int64_t)batch_total_size(&h);
+    }
+    err = KL_OK;
+    if (pos < file_size) {
+        KL_LOG_WARNING(seg->log, SEG_MOD,
+                       "recovery: %s has a torn or corrupt batch at position %" PRId64
+                       "; truncating %" PRId64 " bytes, next offset %" PRId64,
+                       seg->log_path, pos, file_size - pos, seg->next_offset);
+        if (ftruncate(seg->log_fd, (off_t)pos) != 0) {
+            err = segment_io_error(seg, "ftruncate", seg->log_path);
+            goto out;
+        }
+    }
+    seg->size = pos;
+    err = segment_index_rewrite(seg);
+out:
+    free(buf);
+    return err;
+}
+
+kl_err_t segment_open_active(kl_segment_t **out, const char *dir, int64_t base_offset,
+                             int32_t index_interval_bytes, const kl_log_t *log)
+{
+    kl_segment_t *seg = NULL;
+    kl_err_t err = segment_alloc(&seg, dir, base_offset, index_interval_bytes, log);
+    if (err != KL_OK)
+        return err;
+    err = segment_open_files(seg, 0, 0);
+    if (err != KL_OK)
+        goto err;
+    err = segment_recover(seg);
+    if (err != KL_OK)
+        goto err;
+    *out = seg;
+    return KL_OK;
+err:
+    segment_close(seg);
+    return err;
+}
+
+/* ---- sealed segments: trust the index after a sanity check ----------------------------- */
+
+/* NULL when the loaded index is plausible, else the reason it is not. */
+static const char *segment_index_insane(const kl_segment_t *seg)
+{
+    if (seg->index_count == 0)
+        return seg->size > 0 ? "empty index for a non-empty log" : NULL;
+    int64_t max_rel = seg->next_offset - 1 - seg->base_offset;
+    for (size_t i = 0; i < seg->index_count; i++) {
+        int32_t off = segment_index_offset(seg, i);
+        int32_t pos = segment_index_position(seg, i);
+        if (off < 0 || off > max_rel || pos < 0 || pos >= seg->size)
+            return "entry outside the segment";
+        if (i > 0 && (off <= segment_index_offset(seg, i - 1) || pos <= segment_index_position(seg, i - 1)))
+            return "entries not increasing";
+    }
+    return NULL;
+}
+
+/* Load the .index; KL_ERR_CORRUPT_MESSAGE (after a log line) when it must be rebuilt. */
+static kl_err_t segment_index_load(kl_segment_t *seg)
+{
+    int64_t isize = 0;
+    const char *why = "size not a multiple of 8";
+    kl_err_t err = segment_file_size(seg, seg->index_fd, seg->index_path, &isize);
+    if (err != KL_OK)
+        return err;
+    if (isize % KL_SEGMENT_INDEX_ENTRY_SIZE != 0)
+        goto insane;
+    size_t count = (size_t)(isize / KL_SEGMENT_INDEX_ENTRY_SIZE);
+    err = segment_index_reserve(seg, count);
+    if (err != KL_OK)
+        return err;
+    err = segment_pread_full(seg, seg->index_fd, seg->index_path, seg->index, (size_t)isize, 0);
+    if (err != KL_OK)
+        return err;
+    seg->index_count = count;
+    why = segment_index_insane(seg);
+    if (why == NULL)
+        return KL_OK;
+insane:
+    KL_LOG_WARNING(seg->log, SEG_MOD, "%s: %s; rebuilding it from %s",
+                   seg->index_path, why, seg->log_path);
+    seg->index_count = 0;
+    return KL_ERR_CORRUPT_MESSAGE;
+}
+
+/* Walk every batch header (no CRC: a sealed segment was fsynced when it was rolled). */
+static kl_err_t segment_index_rebuild(kl_segment_t *seg)
+{
+    seg->index_count = 0;
+    seg->bytes_since_index = 0;
+    for (int64_t pos = 0; pos < seg->size;) {
+        kl_batch_header_t h;
+        kl_err_t err = segment_header_read(seg, pos, &h);
+        if (err == KL_OK)
+            err = segment_index_note(seg, &h, pos);
+        if (err != KL_OK)
+            return err;
+        pos += (int64_t)batch_total_size(&h);
+    }
+    return segment_index_rewrite(seg);
+}
+
+kl_err_t segment_open_sealed(kl_segment_t **out, const char *dir, int64_t base_offset,
+                             int64_t next_offset, int32_t index_interval_bytes,
+                             const kl_log_t *log)
+{
+    kl_segment_t *seg = NULL;
+    kl_err_t err = segment_alloc(&seg, dir, base_offset, index_interval_bytes, log);
+    if (err != KL_OK)
+        return err;
+    seg->next_offset = next_offset;
+    err = segment_open_files(seg, 0, 0);
+    if (err == KL_OK)
+        err = segment_file_size(seg, seg->log_fd, seg->log_path, &seg->size);
+    if (err == KL_OK)
+        err = segment_index_load(seg);
+    if (err == KL_ERR_CORRUPT_MESSAGE)
+        err = segment_index_rebuild(seg);
+    if (err != KL_OK)
+        goto err;
+    *out = seg;
+    return KL_OK;
+err:
+    segment_close(seg);
+    return err;
+}
+
+/* ---- append ---------------------------------------------------------------------------- */
+
+bool segment_can_hold(const kl_segment_t *seg, size_t len, int64_t last_offset)
+{
+    return seg->size + (int64_t)len <= INT32_MAX && last_offset - seg->base_offset <= INT32_MAX;
+}
+
+/* Parse the headers of the batches to append; stage their index entries in memory (the
+ * caller rolls them back on error). *next_out = the offset after the last batch. */
+static kl_err_t segment_stage(kl_segment_t *seg, const uint8_t *batches, size_t len, int64_t *next_out)
+{
+    int64_t next = seg->next_offset;
+    for (size_t pos = 0; pos < len;) {
+        kl_batch_header_t h;
+        kl_err_t err = batch_header_parse(batches + pos, len - pos, &h);
+        if (err != KL_OK)
+            return err;
+        if (h.base_offset != next || h.last_offset_delta < 0) {
+            KL_LOG_ERR(seg->log, SEG_MOD, "append to %s: batch base offset %" PRId64
+                       ", expected %" PRId64, seg->log_path, h.base_offset, next);
+            return KL_ERR_UNKNOWN_SERVER_ERROR;
+        }
+        size_t total = batch_total_size(&h);
+        if (!segment_can_hold(seg, pos + total, batch_last_offset(&h))) {
+            KL_LOG_ERR(seg->log, SEG_MOD, "append to %s: past the segment's int32 limits", seg->log_path);
+            return KL_ERR_UNKNOWN_SERVER_ERROR;
+        }
+        err = segment_index_note(seg, &h, seg->size + (int64_t)pos);
+        if (err != KL_OK)
+            return err;
+        next = batch_last_offset(&h) + 1;
+        pos += total;
+    }
+    *next_out = next;
+    return KL_OK;
+}
+
+kl_err_t segment_append(kl_segment_t *seg, const uint8_t *batches, size_t len)
+{
+    if (len == 0)
+        return KL_OK;
+    size_t old_count = seg->index_count;
+    int64_t old_since = seg->bytes_since_index;
+    int64_t next = seg->next_offset;
+    kl_err_t err = segment_stage(seg, batches, len, &next);
+    if (err != KL_OK)
+        goto err;
+    err = segment_write_full(seg, seg->log_fd, seg->log_path, batches, len);
+    if (err != KL_OK)
+        goto err_truncate;
+    size_t added = seg->index_count - old_count;
+    if (added > 0) {
+        err = segment_write_full(seg, seg->index_fd, seg->index_path,
+                                 seg->index + old_count * KL_SEGMENT_INDEX_ENTRY_SIZE,
+                                 added * KL_SEGMENT_INDEX_ENTRY_SIZE);
+        if (err != KL_OK)
+            goto err_truncate;
+    }
+    seg->size += (int64_t)len;
+    seg->next_offset = next;
+    return KL_OK;
+err_truncate:
+    /* Take back a partial append so the files end on a batch boundary again. */
+    if (ftruncate(seg->log_fd, (off_t)seg->size) != 0)
+        segment_io_error(seg, "ftruncate", seg->log_path);
+    if (ftruncate(seg->index_fd, (off_t)(old_count * KL_SEGMENT_INDEX_ENTRY_SIZE)) != 0)
+        segment_io_error(seg, "ftruncate", seg->index_path);
+err:
+    seg->index_count = old_count;
+    seg->bytes_since_index = old_since;
+    return err;
+}
+
+/* ---- lookups --------------------------------------------------------------------------- */
+
+kl_err_t segment_find(const kl_segment_t *seg, int64_t offset, int64_t *pos_out)
+{
+    if (offset >= seg->next_offset) {
+        *pos_out = seg->size;
+        return KL_OK;
+    }
+    int64_t pos = offset < seg->base_offset ? 0 : segment_index_floor_offset(seg, offset);
+    while (pos < seg->size) {
+        kl_batch_header_t h;
+        kl_err_t err = segment_header_read(seg, pos, &h);
+        if (err != KL_OK)
+            return err;
+        if (batch_last_offset(&h) >= offset)
+            break;
+        pos += (int64_t)batch_total_size(&h);
+    }
+    *pos_out = pos;
+    return KL_OK;
+}
+
+/* End of the last whole batch within [start, start + max_bytes], but at least the end of
+ * the first batch (KIP-74: a batch larger than the limit is still returned whole, so a
+ * consumer can always make progress). The walk starts at the last index entry at or below
+ * the limit, so it reads ~log.index.interval.bytes worth of headers at most. */
+static kl_err_t segment_read_end(const kl_segment_t *seg, int64_t start, int32_t max_bytes, int64_t *end_out)
+{
+    int64_t limit = start + (max_bytes > 0 ? max_bytes : 0);
+    if (limit >= seg->size) {
+        *end_out = seg->size;
+        return KL_OK;
+    }
+    int64_t pos = segment_index_floor_position(seg, limit);
+    if (pos < start)
+        pos = start;
+    kl_batch_header_t h;
+    for (;;) {
+        kl_err_t err = segment_header_read(seg, pos, &h);
+        if (err != KL_OK)
+            return err;
+        int64_t next = pos + (int64_t)batch_total_size(&h);
+        if (next > limit)
+            break;
+        pos = next;
+    }
+    if (pos == start)
+        pos += (int64_t)batch_total_size(&h);
+    *end_out = pos;
+    return KL_OK;
+}
+
+kl_err_t segment_read(const kl_segment_t *seg, int64_t offset, int32_t max_bytes,
+                      kl_buf_sink_t *sink, size_t *len_out)
+{
+    *len_out = 0;
+    int64_t start = 0, end = 0;
+    kl_err_t err = segment_find(seg, offset, &start);
+    if (err != KL_OK || start >= seg->size)
+        return err;
+    err = segment_read_end(seg, start, max_bytes, &end);
+    if (err != KL_OK)
+        return err;
+    size_t n = (size_t)(end - start);
+    uint8_t *dst = sink->reserve(sink->arg, n);
+    if (dst == NULL)
+        return KL_ERR_UNKNOWN_SERVER_ERROR;
+    /* On error the reserved bytes hold garbage; the caller discards its response. */
+    err = segment_pread_full(seg, seg->log_fd, seg->log_path, dst, n, start);
+    if (err != KL_OK)
+        return err;
+    *len_out = n;
+    return KL_OK;
+}
+
+kl_err_t segment_offset_for_timestamp(const kl_segment_t *seg, int64_t timestamp,
+                                      bool *found, int64_t *offset_out, int64_t *timestamp_out)
+{
+    *found = false;
+    for (int64_t pos = 0; pos < seg->size;) {
+        kl_batch_header_t h;
+        kl_err_t err = segment_header_read(seg, pos, &h);
+        if (err != KL_OK)
+            return err;
+        if (h.max_timestamp >= timestamp) {
+            *found = true;
+            *offset_out = h.base_offset;
+            *timestamp_out = h.max_timestamp;
+            return KL_OK;
+        }
+        pos += (int64_t)batch_total_size(&h);
+    }
+    return KL_OK;
+}
+
+kl_err_t segment_flush(kl_segment_t *seg)
+{
+    if (fsync(seg->log_fd) != 0)
+        return segment_io_error(seg, "fsync", seg->log_path);
+    if (fsync(seg->index_fd) != 0)
+        return segment_io_error(seg, "fsync", seg->index_path);
+    return KL_OK;
+}

@@ -1,0 +1,123 @@
+/*
+ * infrastructure/storage/segment.h — one log segment: a `.log` file of v2 record batches
+ * and its sparse `.index`, named after the segment's base offset (Kafka's layout).
+ * Layer: infrastructure. May touch: domain/record_batch.h, application/ports.h (the sink),
+ * infrastructure/logging.h, POSIX files (open, pread, write, ftruncate, fsync).
+ *
+ *   <dir>/00000000000000000000.log    batches exactly as produced (base offsets assigned)
+ *   <dir>/00000000000000000000.index  8-byte entries, big-endian:
+ *                                       int32 offset relative to the base, int32 file position
+ *
+ * Kafka's OffsetIndex rule: an entry is added when more than log.index.interval.bytes were
+ * appended since the previous entry (and, here, for the first batch), and the entry names the
+ * batch's LAST offset and the batch's start position. A lookup takes the last entry whose
+ * offset <= target and walks batch headers from there, so at most ~interval bytes of headers
+ * are read. The in-memory index is a byte-for-byte copy of the file: appending an entry is
+ * one write(2) of the same bytes, no encode step.
+ *
+ * Positions are int32 (Kafka's index format), so a segment stays below 2 GiB, and relative
+ * offsets are int32, so a segment spans fewer than 2^31 offsets: partition_log rolls first.
+ *
+ * Not thread-safe: Klamm's poll loop is single-threaded.
+ */
+#ifndef KL_INFRA_STORAGE_SEGMENT_H
+#define KL_INFRA_STORAGE_SEGMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "application/ports.h"
+#include "domain/error.h"
+#include "domain/record_batch.h"
+#include "infrastructure/logging.h"
+
+#define KL_SEGMENT_INDEX_ENTRY_SIZE 8
+#define KL_SEGMENT_NAME_DIGITS 20          /* "%020lld" like Kafka's file names */
+
+/* Fields are read-only outside segment.c (tests and partition_log read them). */
+typedef struct kl_segment {
+    char *log_path;                  /* <dir>/<base>.log */
+    char *index_path;                /* <dir>/<base>.index */
+    int log_fd;                      /* O_RDWR | O_APPEND */
+    int index_fd;                    /* O_RDWR | O_APPEND */
+    int64_t base_offset;             /* from the file name */
+    int64_t next_offset;             /* offset after the last batch (= base when empty) */
+    int64_t size;                    /* bytes in .log; always ends on a batch boundary */
+    uint8_t *index;                  /* the .index bytes, index_count entries */
+    size_t index_count;
+    size_t index_cap;                /* entries allocated */
+    int64_t bytes_since_index;       /* appended since the last index entry */
+    int32_t index_interval_bytes;    /* log.index.interval.bytes */
+    const kl_log_t *log;             /* may be NULL: silence */
+} kl_segment_t;
+
+/* Write "<dir>/<20-digit base><ext>" into buf. false when it does not fit. */
+bool segment_path(char *buf, size_t cap, const char *dir, int64_t base_offset, const char *ext);
+
+/* Parse a segment file name "<20 digits>.log" into its base offset; false for anything
+ * else (foreign files, ".index", temp files), which partition_log ignores. */
+bool segment_parse_name(const char *name, int64_t *base_out);
+
+/* A new, empty segment: creates <base>.log (must not exist) and <base>.index, then fsyncs
+ * `dir` so the new names survive a crash. Cost: 1 directory fsync. */
+kl_err_t segment_create(kl_segment_t **out, const char *dir, int64_t base_offset,
+                        int32_t index_interval_bytes, const kl_log_t *log);
+
+/* Open the ACTIVE (last) segment after a possible crash: read every batch, validate
+ * framing and CRC-32C (batch_validate); a torn or corrupt tail is cut with ftruncate at the
+ * end of the last valid batch (one log line). The index is rebuilt from the scan and
+ * rewritten. Cost: reads the whole file, 2 preads per batch + the CRC. */
+kl_err_t segment_open_active(kl_segment_t **out, const char *dir, int64_t base_offset,
+                             int32_t index_interval_bytes, const kl_log_t *log);
+
+/* Open an older (sealed) segment: trusts its .index after a sanity check (size a multiple
+ * of 8, offsets and positions increasing, positions inside the file, non-empty when the
+ * log is); otherwise rebuilds it by walking batch headers (no CRC). `next_offset` is the
+ * next segment's base offset. Cost: 1 fstat + 1 pread of the index. */
+kl_err_t segment_open_sealed(kl_segment_t **out, const char *dir, int64_t base_offset,
+                             int64_t next_offset, int32_t index_interval_bytes,
+                             const kl_log_t *log);
+
+/* Close the files and free. Does not fsync (segment_flush does). NULL is fine. */
+void segment_close(kl_segment_t *seg);
+
+/* Append `len` bytes of whole batches, already validated by the application, whose base
+ * offsets continue at next_offset. Headers are parsed (batch_header_parse, no CRC) for the
+ * offsets and index entries. One write(2) for the batches, one for the new index entries.
+ * Nothing is appended on error (a failed write is truncated back).
+ * Errors: CORRUPT_MESSAGE (framing), UNKNOWN_SERVER_ERROR (offsets not contiguous, or the
+ * segment would pass 2 GiB / 2^31 offsets), KAFKA_STORAGE_ERROR (disk; logged). */
+kl_err_t segment_append(kl_segment_t *seg, const uint8_t *batches, size_t len);
+
+/* Would `len` more bytes whose last offset is `last_offset` still fit the index format's
+ * limits (int32 positions and relative offsets)? log.segment.bytes is partition_log's rule. */
+bool segment_can_hold(const kl_segment_t *seg, size_t len, int64_t last_offset);
+
+/* Position of the first batch whose last offset >= `offset` (the batch containing it);
+ * seg->size when there is none (offset >= next_offset). Binary search in the index, then
+ * one pread of a 61-byte header per batch walked. */
+kl_err_t segment_find(const kl_segment_t *seg, int64_t offset, int64_t *pos_out);
+
+/* Whole batches from the one containing `offset`, at most `max_bytes` but always at least
+ * one batch (KIP-74), read with ONE pread into space reserved from `sink`. *len_out = 0
+ * when offset >= next_offset. Cost: the find above + a header walk from the last index
+ * entry below the end limit + one pread of the data. */
+kl_err_t segment_read(const kl_segment_t *seg, int64_t offset, int32_t max_bytes,
+                      kl_buf_sink_t *sink, size_t *len_out);
+
+/* ListOffsets by time: the first batch whose max_timestamp >= `timestamp`. Kafka answers the
+ * first RECORD with timestamp >= target; we answer that batch's base offset and its
+ * max_timestamp (record-level precision would need decoding the records). *found = false
+ * when no batch qualifies. Cost: one header pread per batch (no time index). */
+kl_err_t segment_offset_for_timestamp(const kl_segment_t *seg, int64_t timestamp,
+                                      bool *found, int64_t *offset_out, int64_t *timestamp_out);
+
+/* fsync the .log and the .index. */
+kl_err_t segment_flush(kl_segment_t *seg);
+
+/* Index entry i, decoded (tests and gdb). */
+int32_t segment_index_offset(const kl_segment_t *seg, size_t i);
+int32_t segment_index_position(const kl_segment_t *seg, size_t i);
+
+#endif

@@ -1,0 +1,347 @@
+/*
+ * test/test_log_dir.c — unit tests of infrastructure/storage/log_dir.c through the
+ * log_store port: the directory and its lock, topic create/load, partitions that append,
+ * read and survive a close (and a torn tail, with its log line), rolling, the flush tick.
+ * Every test works in its own mkdtemp directory under /tmp.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "domain/crc32c.h"
+#include "domain/record_batch.h"
+#include "infrastructure/storage/log_dir.h"
+#include "infrastructure/storage/partition_log.h"
+
+typedef struct fixture {
+    char root[64];
+    kl_storage_config_t cfg;
+    char *logbuf;                 /* what the logger wrote (open_memstream) */
+    size_t loglen;
+    kl_log_t log;
+} fixture_t;
+
+/* ---- a valid v2 batch: header + `count` uncompressed records, CRC-32C over [21, end) ---- */
+
+static size_t put_varint(uint8_t *p, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    size_t n = 0;
+    while (z >= 0x80) {
+        p[n++] = (uint8_t)(z | 0x80);
+        z >>= 7;
+    }
+    p[n++] = (uint8_t)z;
+    return n;
+}
+
+static size_t make_batch(uint8_t *buf, int64_t base_offset, int count, int64_t ts)
+{
+    size_t pos = KL_BATCH_HEADER_SIZE;
+    for (int i = 0; i < count; i++) {
+        uint8_t body[64];
+        size_t b = 0;
+        body[b++] = 0;
+        b += put_varint(body + b, i);
+        b += put_varint(body + b, i);
+        b += put_varint(body + b, -1);
+        b += put_varint(body + b, 16);
+        memset(body + b, 'k', 16);
+        b += 16;
+        b += put_varint(body + b, 0);
+        pos += put_varint(buf + pos, (int64_t)b);
+        memcpy(buf + pos, body, b);
+        pos += b;
+    }
+    memset(buf, 0, KL_BATCH_HEADER_SIZE);
+    kl_be64_write(buf, base_offset);
+    kl_be32_write(buf + 8, (int32_t)(pos - KL_BATCH_LOG_OVERHEAD));
+    buf[16] = KL_BATCH_MAGIC_V2;
+    kl_be32_write(buf + 23, count - 1);
+    kl_be64_write(buf + 27, ts);
+    kl_be64_write(buf + 35, ts + count - 1);
+    kl_be64_write(buf + 43, -1);
+    buf[51] = 0xff, buf[52] = 0xff;
+    kl_be32_write(buf + 53, -1);
+    kl_be32_write(buf + 57, count);
+    kl_be32_write(buf + 17, (int32_t)kl_crc32c(0, buf + KL_BATCH_CRC_START, pos - KL_BATCH_CRC_START));
+    return pos;
+}
+
+typedef struct test_buf {
+    uint8_t *data;
+    size_t len;
+} test_buf_t;
+
+static uint8_t *test_buf_reserve(void *arg, size_t n)
+{
+    test_buf_t *b = arg;
+    uint8_t *p = realloc(b->data, b->len + n);
+    if (p == NULL)
+        return NULL;
+    b->data = p;
+    b->len += n;
+    return p + b->len - n;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    strcpy(f->root, "/tmp/klamm_test_logdir_XXXXXX");
+    if (mkdtemp(f->root) == NULL)
+        return -1;
+    /* a nested directory that does not exist yet: log_dir_open creates it */
+    snprintf(f->cfg.log_dir, sizeof f->cfg.log_dir, "%s/a/data", f->root);
+    f->cfg.segment_bytes = 1 << 20;
+    f->cfg.index_interval_bytes = 4096;
+    f->cfg.flush_interval_messages = INT64_MAX;
+    f->cfg.flush_interval_ms = -1;
+    f->log.out = open_memstream(&f->logbuf, &f->loglen);
+    f->log.level = KL_LOG_DEBUG;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    fclose(f->log.out);
+    free(f->logbuf);
+    nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static bool exists(const fixture_t *f, const char *rel)
+{
+    char path[KL_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", f->cfg.log_dir, rel);
+    return access(path, F_OK) == 0;
+}
+
+static bool log_says(fixture_t *f, const char *text)
+{
+    fflush(f->log.out);
+    return f->logbuf != NULL && strstr(f->logbuf, text) != NULL;
+}
+
+static kl_log_dir_t *open_dir(fixture_t *f)
+{
+    kl_log_dir_t *d = NULL;
+    assert_int_equal(log_dir_open(&d, &f->cfg, &f->log), KL_OK);
+    assert_non_null(d);
+    return d;
+}
+
+typedef struct visits {
+    int count;
+    kl_topic_meta_t last;
+} visits_t;
+
+static kl_err_t count_topics(void *arg, const kl_topic_meta_t *meta)
+{
+    visits_t *v = arg;
+    v->count++;
+    v->last = *meta;
+    return KL_OK;
+}
+
+static void test_open_creates_directory_and_lock(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    assert_true(exists(f, ".lock"));
+    assert_true(exists(f, "__klamm_topics"));
+    log_dir_close(d);
+}
+
+static void test_lock_prevents_second_open(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_dir_t *second = NULL;
+    assert_int_equal(log_dir_open(&second, &f->cfg, &f->log), KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_null(second);
+    assert_true(log_says(f, "in use by another broker"));
+    assert_true(log_says(f, ".lock"));
+    log_dir_close(d);
+    /* released on close */
+    d = open_dir(f);
+    log_dir_close(d);
+}
+
+static void test_open_fails_cleanly_on_a_file(void **state)
+{
+    fixture_t *f = *state;
+    snprintf(f->cfg.log_dir, sizeof f->cfg.log_dir, "%s/plain", f->root);
+    FILE *fp = fopen(f->cfg.log_dir, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    kl_log_dir_t *d = NULL;
+    assert_int_equal(log_dir_open(&d, &f->cfg, &f->log), KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_null(d);
+}
+
+static void test_topic_create_and_load(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    kl_topic_meta_t m;
+    memset(&m, 0, sizeof m);
+    strcpy(m.name, "events");
+    m.partition_count = 3;
+    m.replication_factor = 1;
+    assert_int_equal(topic_meta_set_config(&m, "retention.ms", "1000"), KL_OK);
+    assert_int_equal(s.topic_create(s.self, &m), KL_OK);
+    assert_true(exists(f, "events-0"));
+    assert_true(exists(f, "events-2"));
+    assert_false(exists(f, "events-3"));
+    assert_true(exists(f, "__klamm_topics/events.properties"));
+    assert_int_equal(s.topic_create(s.self, &m), KL_ERR_TOPIC_ALREADY_EXISTS);
+    strcpy(m.name, "bad/name");
+    assert_int_equal(s.topic_create(s.self, &m), KL_ERR_INVALID_TOPIC_EXCEPTION);
+    log_dir_close(d);
+
+    d = open_dir(f);
+    s = log_dir_store(d);
+    visits_t seen;
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(s.topic_load_all(s.self, count_topics, &seen), KL_OK);
+    assert_int_equal(seen.count, 1);
+    assert_string_equal(seen.last.name, "events");
+    assert_int_equal(seen.last.partition_count, 3);
+    assert_int_equal(seen.last.replication_factor, 1);
+    assert_string_equal(topic_meta_config(&seen.last, "retention.ms"), "1000");
+    log_dir_close(d);
+}
+
+static void test_partition_append_read_reopen(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.segment_bytes = 300;                     /* a few batches per segment */
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    void *log = NULL;
+    kl_partition_offsets_t offs = { -1, -1, -1 };
+    assert_int_equal(s.partition_open(s.self, "fresh", 0, &log, &offs), KL_OK);  /* dir created */
+    assert_true(exists(f, "fresh-0/00000000000000000000.log"));
+    assert_int_equal(offs.log_start, 0);
+    assert_int_equal(offs.log_end, 0);
+    assert_int_equal(offs.high_watermark, 0);
+
+    uint8_t batches[20][512];
+    size_t sizes[20];
+    int64_t off = 0;
+    for (int i = 0; i < 20; i++) {
+        sizes[i] = make_batch(batches[i], off, 2, 100 + off);
+        assert_int_equal(s.append(s.self, log, batches[i], sizes[i]), KL_OK);
+        off += 2;
+    }
+    assert_true(((kl_partition_log_t *)log)->segment_count > 3);
+    s.partition_close(s.self, log);
+    log_dir_close(d);
+
+    d = open_dir(f);
+    s = log_dir_store(d);
+    assert_int_equal(s.partition_open(s.self, "fresh", 0, &log, &offs), KL_OK);
+    assert_int_equal(offs.log_start, 0);
+    assert_int_equal(offs.log_end, 40);
+    assert_int_equal(offs.high_watermark, 40);
+    for (int64_t o = 0; o < 40; o++) {
+        test_buf_t b = { 0 };
+        kl_buf_sink_t sink = { &b, test_buf_reserve };
+        size_t n = 0;
+        assert_int_equal(s.read(s.self, log, o, 1, &sink, &n), KL_OK);
+        assert_int_equal(n, sizes[o / 2]);
+        assert_memory_equal(b.data, batches[o / 2], n);
+        free(b.data);
+    }
+    int64_t at = 0, ts = 0;
+    assert_int_equal(s.offset_for_timestamp(s.self, log, 100 + 21, &at, &ts), KL_OK);
+    assert_int_equal(at, 20);                       /* batch 20..21 has timestamps 120, 121 */
+    assert_int_equal(ts, 121);
+    test_buf_t b = { 0 };
+    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    size_t n = 0;
+    assert_int_equal(s.read(s.self, log, 41, 100, &sink, &n), KL_ERR_OFFSET_OUT_OF_RANGE);
+    log_dir_close(d);                               /* closes the still-open partition */
+}
+
+static void test_torn_tail_recovered_with_log_line(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    void *log = NULL;
+    kl_partition_offsets_t offs;
+    assert_int_equal(s.partition_open(s.self, "t", 1, &log, &offs), KL_OK);
+    uint8_t a[512], b[512];
+    size_t na = make_batch(a, 0, 3, 10), nb = make_batch(b, 3, 2, 20);
+    assert_int_equal(s.append(s.self, log, a, na), KL_OK);
+    assert_int_equal(s.append(s.self, log, b, nb), KL_OK);
+    log_dir_close(d);                               /* like kill -9: nothing more to write */
+
+    char path[KL_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/t-1/00000000000000000000.log", f->cfg.log_dir);
+    assert_int_equal(truncate(path, (off_t)(na + nb - 7)), 0);
+    d = open_dir(f);
+    s = log_dir_store(d);
+    assert_int_equal(s.partition_open(s.self, "t", 1, &log, &offs), KL_OK);
+    assert_int_equal(offs.log_end, 3);
+    assert_true(log_says(f, "00000000000000000000.log"));
+    assert_true(log_says(f, "truncating"));
+    assert_true(log_says(f, "next offset 3"));
+    assert_int_equal(s.append(s.self, log, b, nb), KL_OK);   /* continues at offset 3 */
+    s.partition_close(s.self, log);
+    log_dir_close(d);
+}
+
+static void test_tick_flushes_after_interval(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.flush_interval_ms = 50;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    void *log = NULL;
+    kl_partition_offsets_t offs;
+    assert_int_equal(s.partition_open(s.self, "t", 0, &log, &offs), KL_OK);
+    kl_partition_log_t *pl = log;
+    log_dir_tick(d, 10);
+    uint8_t a[512];
+    assert_int_equal(s.append(s.self, log, a, make_batch(a, 0, 4, 10)), KL_OK);
+    assert_int_equal(pl->unflushed_messages, 4);
+    log_dir_tick(d, 30);
+    assert_int_equal(pl->unflushed_messages, 4);
+    log_dir_tick(d, 60);
+    assert_int_equal(pl->unflushed_messages, 0);
+    log_dir_close(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_creates_directory_and_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_prevents_second_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_fails_cleanly_on_a_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topic_create_and_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partition_append_read_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_tail_recovered_with_log_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tick_flushes_after_interval, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

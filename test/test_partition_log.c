@@ -1,0 +1,450 @@
+/*
+ * test/test_partition_log.c — unit tests of infrastructure/storage/partition_log.c: rolling
+ * with a small log.segment.bytes, reads at every offset across segments, reopen, recovery of
+ * the active segment at every cut, foreign file names, gaps, flush policy, offset by time.
+ * Every test works in its own mkdtemp directory under /tmp.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "domain/crc32c.h"
+#include "domain/record_batch.h"
+#include "infrastructure/storage/partition_log.h"
+
+#define NBATCH 40
+
+typedef struct fixture {
+    char dir[64];
+    uint8_t bytes[NBATCH][512];
+    size_t sizes[NBATCH];
+    int64_t bases[NBATCH];
+    int counts[NBATCH];
+    kl_plog_config_t cfg;
+} fixture_t;
+
+/* ---- a valid v2 batch: header + `count` uncompressed records, CRC-32C over [21, end) ---- */
+
+static size_t put_varint(uint8_t *p, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    size_t n = 0;
+    while (z >= 0x80) {
+        p[n++] = (uint8_t)(z | 0x80);
+        z >>= 7;
+    }
+    p[n++] = (uint8_t)z;
+    return n;
+}
+
+static size_t make_batch(uint8_t *buf, int64_t base_offset, int count, int64_t ts, size_t value_len)
+{
+    size_t pos = KL_BATCH_HEADER_SIZE;
+    for (int i = 0; i < count; i++) {
+        uint8_t body[256];
+        size_t b = 0;
+        body[b++] = 0;
+        b += put_varint(body + b, i);
+        b += put_varint(body + b, i);
+        b += put_varint(body + b, -1);
+        b += put_varint(body + b, (int64_t)value_len);
+        memset(body + b, 'a' + (int)((base_offset + i) % 26), value_len);
+        b += value_len;
+        b += put_varint(body + b, 0);
+        pos += put_varint(buf + pos, (int64_t)b);
+        memcpy(buf + pos, body, b);
+        pos += b;
+    }
+    memset(buf, 0, KL_BATCH_HEADER_SIZE);
+    kl_be64_write(buf, base_offset);
+    kl_be32_write(buf + 8, (int32_t)(pos - KL_BATCH_LOG_OVERHEAD));
+    buf[16] = KL_BATCH_MAGIC_V2;
+    kl_be32_write(buf + 23, count - 1);
+    kl_be64_write(buf + 27, ts);
+    kl_be64_write(buf + 35, ts + count - 1);
+    kl_be64_write(buf + 43, -1);
+    buf[51] = 0xff, buf[52] = 0xff;
+    kl_be32_write(buf + 53, -1);
+    kl_be32_write(buf + 57, count);
+    kl_be32_write(buf + 17, (int32_t)kl_crc32c(0, buf + KL_BATCH_CRC_START, pos - KL_BATCH_CRC_START));
+    return pos;
+}
+
+typedef struct test_buf {
+    uint8_t *data;
+    size_t len;
+} test_buf_t;
+
+static uint8_t *test_buf_reserve(void *arg, size_t n)
+{
+    test_buf_t *b = arg;
+    uint8_t *p = realloc(b->data, b->len + n);
+    if (p == NULL)
+        return NULL;
+    b->data = p;
+    b->len += n;
+    return p + b->len - n;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/klamm_test_plog_XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    int64_t off = 0;
+    for (int i = 0; i < NBATCH; i++) {
+        f->counts[i] = 1 + i % 4;
+        f->bases[i] = off;
+        f->sizes[i] = make_batch(f->bytes[i], off, f->counts[i], 1000 + off * 10, 5 + (size_t)(i % 7) * 9);
+        off += f->counts[i];
+    }
+    f->cfg = (kl_plog_config_t){ .segment_bytes = 400, .index_interval_bytes = 100,
+                                 .flush_interval_messages = -1, .flush_interval_ms = -1, .log = NULL };
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static int64_t total_records(const fixture_t *f)
+{
+    return f->bases[NBATCH - 1] + f->counts[NBATCH - 1];
+}
+
+static int batch_of(const fixture_t *f, int64_t offset)
+{
+    for (int i = 0; i < NBATCH; i++)
+        if (offset < f->bases[i] + f->counts[i])
+            return i;
+    return -1;
+}
+
+static kl_partition_log_t *open_log(fixture_t *f)
+{
+    kl_partition_log_t *pl = NULL;
+    assert_int_equal(plog_open(&pl, f->dir, &f->cfg), KL_OK);
+    assert_non_null(pl);
+    return pl;
+}
+
+static kl_partition_log_t *fill(fixture_t *f, int upto)
+{
+    kl_partition_log_t *pl = open_log(f);
+    for (int i = 0; i < upto; i++)
+        assert_int_equal(plog_append(pl, f->bytes[i], f->sizes[i]), KL_OK);
+    return pl;
+}
+
+/* Read at every offset: the result starts with the batch containing it and holds whole
+ * batches of the recipe, in order. */
+static void check_reads(fixture_t *f, kl_partition_log_t *pl, int upto)
+{
+    int64_t end = f->bases[upto - 1] + f->counts[upto - 1];
+    for (int64_t o = 0; o < end; o++) {
+        test_buf_t b = { 0 };
+        kl_buf_sink_t sink = { &b, test_buf_reserve };
+        size_t n = 0;
+        assert_int_equal(plog_read(pl, o, 1 << 20, &sink, &n), KL_OK);
+        assert_true(n > 0);
+        size_t at = 0;
+        for (int i = batch_of(f, o); at < n; i++) {
+            assert_true(i < upto);
+            assert_true(at + f->sizes[i] <= n);
+            assert_memory_equal(b.data + at, f->bytes[i], f->sizes[i]);
+            at += f->sizes[i];
+        }
+        free(b.data);
+    }
+}
+
+static void test_empty_directory_starts_at_zero(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = open_log(f);
+    assert_int_equal(plog_log_start(pl), 0);
+    assert_int_equal(plog_log_end(pl), 0);
+    assert_int_equal(pl->segment_count, 1);
+    test_buf_t b = { 0 };
+    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    size_t n = 99;
+    assert_int_equal(plog_read(pl, 0, 100, &sink, &n), KL_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(plog_read(pl, 1, 100, &sink, &n), KL_ERR_OFFSET_OUT_OF_RANGE);
+    assert_int_equal(plog_read(pl, -1, 100, &sink, &n), KL_ERR_OFFSET_OUT_OF_RANGE);
+    plog_close(pl);
+    char path[256];
+    snprintf(path, sizeof path, "%s/00000000000000000000.log", f->dir);
+    assert_int_equal(access(path, F_OK), 0);
+}
+
+static void test_rolls_at_segment_bytes(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, NBATCH);
+    assert_int_equal(plog_log_end(pl), total_records(f));
+    assert_true(pl->segment_count > 4);
+    for (size_t s = 0; s < pl->segment_count; s++) {
+        kl_segment_t *seg = pl->segments[s];
+        assert_true(seg->size <= f->cfg.segment_bytes);
+        assert_true(seg->size > 0);
+        if (s + 1 < pl->segment_count) {
+            assert_int_equal(seg->next_offset, pl->segments[s + 1]->base_offset);
+            /* it was rolled because the next batch did not fit */
+            int next = batch_of(f, seg->next_offset);
+            assert_true(seg->size + (int64_t)f->sizes[next] > f->cfg.segment_bytes);
+        }
+        char path[256];
+        snprintf(path, sizeof path, "%s/%020lld.log", f->dir, (long long)seg->base_offset);
+        assert_int_equal(access(path, F_OK), 0);
+        snprintf(path, sizeof path, "%s/%020lld.index", f->dir, (long long)seg->base_offset);
+        assert_int_equal(access(path, F_OK), 0);
+    }
+    check_reads(f, pl, NBATCH);
+    plog_close(pl);
+}
+
+static void test_read_stays_whole_and_respects_max_bytes(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, NBATCH);
+    test_buf_t b = { 0 };
+    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    size_t n = 0;
+    for (int i = 0; i < NBATCH; i++) {       /* max_bytes 1: exactly the batch (KIP-74) */
+        b.len = 0;
+        assert_int_equal(plog_read(pl, f->bases[i] + f->counts[i] - 1, 1, &sink, &n), KL_OK);
+        assert_int_equal(n, f->sizes[i]);
+        assert_memory_equal(b.data, f->bytes[i], n);
+    }
+    b.len = 0;
+    assert_int_equal(plog_read(pl, total_records(f), 1000, &sink, &n), KL_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(plog_read(pl, total_records(f) + 1, 1000, &sink, &n), KL_ERR_OFFSET_OUT_OF_RANGE);
+    free(b.data);
+    plog_close(pl);
+}
+
+static void test_reopen_keeps_offsets_and_data(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, NBATCH / 2);
+    size_t segs = pl->segment_count;
+    int64_t end = plog_log_end(pl);
+    plog_close(pl);
+    pl = open_log(f);
+    assert_int_equal(pl->segment_count, segs);
+    assert_int_equal(plog_log_start(pl), 0);
+    assert_int_equal(plog_log_end(pl), end);
+    for (int i = NBATCH / 2; i < NBATCH; i++)
+        assert_int_equal(plog_append(pl, f->bytes[i], f->sizes[i]), KL_OK);
+    plog_close(pl);
+    pl = open_log(f);
+    assert_int_equal(plog_log_end(pl), total_records(f));
+    check_reads(f, pl, NBATCH);
+    plog_close(pl);
+}
+
+static void test_recovery_cuts_torn_active_tail_at_every_byte(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, NBATCH);
+    kl_segment_t *act = pl->segments[pl->segment_count - 1];
+    char path[256];
+    snprintf(path, sizeof path, "%s", act->log_path);
+    int64_t full = act->size;
+    size_t segs = pl->segment_count;
+    int last = NBATCH - 1;
+    int64_t last_pos = full - (int64_t)f->sizes[last];
+    plog_close(pl);
+    for (int64_t cut = last_pos; cut < full; cut++) {
+        assert_int_equal(truncate(path, cut), 0);
+        pl = open_log(f);
+        assert_int_equal(pl->segment_count, segs);
+        assert_int_equal(plog_log_end(pl), f->bases[last]);
+        assert_int_equal(pl->segments[segs - 1]->size, last_pos);
+        /* the next append continues at the right offset (restores the file for the next cut) */
+        assert_int_equal(plog_append(pl, f->bytes[last], f->sizes[last]), KL_OK);
+        assert_int_equal(plog_log_end(pl), total_records(f));
+        plog_close(pl);
+    }
+    pl = open_log(f);
+    check_reads(f, pl, NBATCH);
+    plog_close(pl);
+}
+
+static void test_foreign_names_are_ignored(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, NBATCH);
+    size_t segs = pl->segment_count;
+    plog_close(pl);
+    const char *junk[] = { "foo.log", "123.log", "0000000000000000abcd.log", "00000000000000000000.log.swp",
+                           "00000000000000009999.index", "00000000000000000001.txt", ".hidden" };
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", f->dir, junk[i]);
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fputs("junk", fp);
+        fclose(fp);
+    }
+    char sub[256];
+    snprintf(sub, sizeof sub, "%s/00000000000000000500.logdir", f->dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    pl = open_log(f);
+    assert_int_equal(pl->segment_count, segs);
+    assert_int_equal(plog_log_end(pl), total_records(f));
+    check_reads(f, pl, NBATCH);
+    plog_close(pl);
+}
+
+static void test_big_batch_gets_its_own_segment(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.segment_bytes = 100;     /* smaller than most batches */
+    kl_partition_log_t *pl = fill(f, 6);
+    assert_int_equal(pl->segment_count, 6);
+    for (size_t s = 0; s < 6; s++)
+        assert_int_equal(pl->segments[s]->size, (int64_t)f->sizes[s]);
+    check_reads(f, pl, 6);
+    plog_close(pl);
+}
+
+static void test_log_start_is_first_base_and_gaps_continue(void **state)
+{
+    fixture_t *f = *state;
+    /* Hand-made: segment 100 with one batch (100..101), an empty segment at 102, and a
+     * segment at 110 (offsets 102..109 missing, as after compaction). */
+    kl_segment_t *s = NULL;
+    uint8_t buf[512];
+    assert_int_equal(segment_create(&s, f->dir, 100, 4096, NULL), KL_OK);
+    assert_int_equal(segment_append(s, buf, make_batch(buf, 100, 2, 5, 10)), KL_OK);
+    segment_close(s);
+    assert_int_equal(segment_create(&s, f->dir, 102, 4096, NULL), KL_OK);
+    segment_close(s);
+    assert_int_equal(segment_create(&s, f->dir, 110, 4096, NULL), KL_OK);
+    size_t n110 = make_batch(buf, 110, 3, 50, 10);
+    assert_int_equal(segment_append(s, buf, n110), KL_OK);
+    segment_close(s);
+
+    kl_partition_log_t *pl = open_log(f);
+    assert_int_equal(plog_log_start(pl), 100);
+    assert_int_equal(plog_log_end(pl), 113);
+    test_buf_t b = { 0 };
+    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    size_t n = 0;
+    assert_int_equal(plog_read(pl, 99, 1000, &sink, &n), KL_ERR_OFFSET_OUT_OF_RANGE);
+    for (int64_t o = 102; o < 113; o++) {       /* the end of segment 100, the empty one, the gap */
+        b.len = 0;
+        assert_int_equal(plog_read(pl, o, 1000, &sink, &n), KL_OK);
+        assert_int_equal(n, n110);
+        assert_int_equal(kl_be64_read(b.data), 110);
+    }
+    free(b.data);
+    plog_close(pl);
+}
+
+static void test_flush_interval_messages(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.flush_interval_messages = 5;
+    kl_partition_log_t *pl = fill(f, 2);          /* 1 + 2 records */
+    assert_int_equal(pl->unflushed_messages, 3);
+    assert_int_equal(plog_append(pl, f->bytes[2], f->sizes[2]), KL_OK);   /* +3: 6 >= 5 */
+    assert_int_equal(pl->unflushed_messages, 0);
+    plog_close(pl);
+}
+
+static void test_flush_interval_ms(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.flush_interval_ms = 100;
+    f->cfg.segment_bytes = 1 << 20;
+    kl_partition_log_t *pl = open_log(f);
+    assert_int_equal(plog_tick(pl, 1000), KL_OK);          /* starts the clock */
+    assert_int_equal(plog_append(pl, f->bytes[0], f->sizes[0]), KL_OK);
+    assert_int_equal(plog_tick(pl, 1050), KL_OK);
+    assert_int_equal(pl->unflushed_messages, 1);
+    assert_int_equal(plog_tick(pl, 1100), KL_OK);
+    assert_int_equal(pl->unflushed_messages, 0);
+    assert_int_equal(pl->last_flush_ms, 1100);
+    plog_close(pl);
+
+    f->cfg.flush_interval_ms = -1;                          /* never */
+    pl = open_log(f);
+    assert_int_equal(plog_append(pl, f->bytes[1], f->sizes[1]), KL_OK);
+    assert_int_equal(plog_tick(pl, 0), KL_OK);
+    assert_int_equal(plog_tick(pl, 1000000), KL_OK);
+    assert_int_equal(pl->unflushed_messages, 2);
+    plog_close(pl);
+}
+
+static void test_offset_for_timestamp_across_segments(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, NBATCH);
+    int64_t off = 0, ts = 0;
+    for (int i = 0; i < NBATCH; i++) {
+        int64_t t = 1000 + f->bases[i] * 10;              /* batch i's base timestamp */
+        assert_int_equal(plog_offset_for_timestamp(pl, t, &off, &ts), KL_OK);
+        assert_int_equal(off, f->bases[i]);
+        assert_int_equal(ts, t + f->counts[i] - 1);
+    }
+    assert_int_equal(plog_offset_for_timestamp(pl, 1LL << 50, &off, &ts), KL_OK);
+    assert_int_equal(off, -1);
+    assert_int_equal(ts, -1);
+    plog_close(pl);
+}
+
+static void test_append_error_appends_nothing(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, 3);
+    int64_t end = plog_log_end(pl);
+    assert_int_not_equal(plog_append(pl, f->bytes[5], f->sizes[5]), KL_OK);   /* wrong offset */
+    assert_int_equal(plog_append(pl, f->bytes[3], 20), KL_ERR_CORRUPT_MESSAGE);
+    assert_int_equal(plog_log_end(pl), end);
+    assert_int_equal(plog_append(pl, f->bytes[3], f->sizes[3]), KL_OK);
+    check_reads(f, pl, 4);
+    plog_close(pl);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_empty_directory_starts_at_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rolls_at_segment_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_stays_whole_and_respects_max_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_offsets_and_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_cuts_torn_active_tail_at_every_byte, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_names_are_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_batch_gets_its_own_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_start_is_first_base_and_gaps_continue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_interval_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_interval_ms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offset_for_timestamp_across_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_error_appends_nothing, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
