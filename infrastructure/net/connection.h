@@ -1,0 +1,100 @@
+/*
+ * infrastructure/net/connection.h — one client connection's memory: the read buffer
+ * with Kafka framing (int32 big-endian size + payload), the queue of response bytes
+ * not yet sent, the writer responses are built in, and the in-flight request state.
+ * Layer: infrastructure. May touch: memory and protocol/wire.h (kl_writer_t) only —
+ * no sockets here, so the framing can be tested over plain byte arrays; server.c
+ * does the recv()/send() calls into and out of these buffers.
+ *
+ * Read buffer: bytes [rstart, rend) of rbuf are received but not yet consumed; the
+ * frame at rstart is the connection's head request. It is compacted (moved to offset
+ * 0) and grown (doubling, capped at max_frame + 4) only while no request is in flight,
+ * so a parked request's frame pointer stays valid and unchanged until it is answered.
+ *
+ * Write queue: `wq.buf[wsent, wq.len)` is still to be sent. A response built in `out`
+ * is queued by swapping the two writers when the queue is empty (no copy — the usual
+ * case), and by appending otherwise.
+ */
+#ifndef KL_INFRA_NET_CONNECTION_H
+#define KL_INFRA_NET_CONNECTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "infrastructure/protocol/wire.h"
+
+/* First read-buffer size: most Kafka requests are far smaller. */
+#define KL_CONN_RBUF_INITIAL (16u * 1024u)
+/* Buffers larger than this are freed once empty, so one big request or response does
+ * not pin megabytes to an idle connection. Cost: a malloc for the next big one. */
+#define KL_CONN_BUF_KEEP (256u * 1024u)
+
+typedef enum kl_frame_status {
+    KL_FRAME_INCOMPLETE = 0,   /* need more bytes */
+    KL_FRAME_READY,            /* a whole frame is at the head */
+    KL_FRAME_BAD_SIZE,         /* size < 1 or > max_frame: a protocol violation */
+} kl_frame_status_t;
+
+typedef struct kl_conn {
+    uint64_t id;
+    int fd;                    /* owned by the server; -1 for in-memory tests */
+    char peer[64];             /* "ip:port", for log lines */
+    size_t max_frame;          /* socket.request.max.bytes (payload, without the prefix) */
+
+    uint8_t *rbuf;             /* read buffer, allocated on first read */
+    size_t rcap, rstart, rend;
+
+    kl_writer_t wq;            /* unsent response bytes are wq.buf[wsent, wq.len) */
+    size_t wsent;
+    kl_writer_t out;           /* reused for every response (no malloc per request) */
+
+    bool parked;               /* the head request returned KL_REPLY_PARK */
+    int64_t park_until_ms;
+    int64_t first_attempt_ms;
+    int64_t park_cookie;       /* the handler's note to itself across retries (JoinGroup) */
+    uint64_t park_seen_seq;    /* server's dispatch count when last attempted */
+
+    bool eof;                  /* the peer sent FIN: answer what is buffered, then close */
+    bool closing;              /* to be closed at the end of this server iteration */
+    const char *close_reason;  /* static string for the close log line */
+} kl_conn_t;
+
+void conn_init(kl_conn_t *c, uint64_t id, int fd, const char *peer, int32_t max_frame);
+void conn_free(kl_conn_t *c);
+
+/* ---- read side ---------------------------------------------------------------- */
+
+/* Where to put received bytes: a pointer and *avail > 0 bytes of room, after making
+ * room for the head frame (compact, grow). *avail == 0 means "do not read now" (in
+ * flight with a full tail, or a full buffer at the cap). NULL on out of memory. */
+uint8_t *conn_read_space(kl_conn_t *c, size_t *avail);
+void conn_read_commit(kl_conn_t *c, size_t n);
+size_t conn_buffered(const kl_conn_t *c);
+
+/* The head frame. READY: *frame and *len = the payload after the size prefix, pointing into
+ * rbuf. BAD_SIZE: *size_out = the offending size. */
+kl_frame_status_t conn_peek_frame(const kl_conn_t *c, const uint8_t **frame, size_t *len,
+                                  int32_t *size_out);
+/* Drop the (answered) head frame; the next buffered frame becomes the head. */
+void conn_consume_frame(kl_conn_t *c);
+
+/* Should the server poll this connection for input? No while closing, after EOF,
+ * while more than `max_queued` response bytes wait to be sent, or while a parked
+ * request has one more complete frame (or a full tail) behind it. */
+bool conn_wants_read(const kl_conn_t *c, size_t max_queued);
+
+/* ---- write side --------------------------------------------------------------- */
+
+/* `out`, reset, ready for the next response. */
+kl_writer_t *conn_out(kl_conn_t *c);
+/* Queue what `out` holds (a complete frame). false on out of memory. */
+bool conn_queue_out(kl_conn_t *c);
+size_t conn_queued(const kl_conn_t *c);
+const uint8_t *conn_write_data(const kl_conn_t *c, size_t *len);
+void conn_write_commit(kl_conn_t *c, size_t n);
+
+/* Bytes of heap this connection holds (capacities of its three buffers). */
+size_t conn_memory(const kl_conn_t *c);
+
+#endif

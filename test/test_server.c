@@ -1,0 +1,773 @@
+/*
+ * test/test_server.c — unit tests of infrastructure/net/server.c over real loopback
+ * sockets (127.0.0.1, port 0), with a fake frame handler defined here. The test and
+ * the server share one thread: the test drives the server with server_poll_once
+ * while it reads and writes its client sockets without blocking.
+ *
+ * The fake handler's requests: first payload byte
+ *   'E' echo the payload back          'N' answer nothing (like acks=0)
+ *   'C' ask the server to close        'B'+u32 n  answer with n bytes of 'b'
+ *   'P'+u32 ms park until now+ms; answer "W" if an 'E' was handled meanwhile, "F" on
+ *              the final attempt.          'Q'+u32 ms  the same, but only "F"
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "infrastructure/clock.h"
+#include "infrastructure/net/connection.h"
+#include "infrastructure/net/server.h"
+
+/* ---- the fake handler ----------------------------------------------------------- */
+
+typedef struct fake {
+    int frames;                 /* first attempts */
+    int echoes;
+    int retries;                /* non-final retries of a parked request */
+    int finals;
+    int echoes_at_park;
+    int64_t park_first_ms;
+    bool inconsistent;          /* a retry saw a different first_attempt_ms */
+    uint64_t last_conn_id;
+    int disconnects;
+    uint64_t last_disconnect;
+    int ticks;
+    int64_t last_tick_ms;
+    int64_t min_tick_gap_ms;
+    int stop_after_ticks;
+    volatile sig_atomic_t *stop;
+} fake_t;
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static kl_reply_t fake_send(kl_writer_t *out, const void *p, size_t n)
+{
+    wr_i32(out, (int32_t)n);
+    wr_raw(out, p, n);
+    return KL_REPLY_SEND;
+}
+
+static kl_reply_t fake_park(fake_t *f, kl_request_t *req, const uint8_t *frame, size_t len,
+                            kl_writer_t *out)
+{
+    if (req->park_until_ms == 0) {                       /* first attempt */
+        assert_true(len >= 5);
+        f->echoes_at_park = f->echoes;
+        f->park_first_ms = req->first_attempt_ms;
+        req->park_until_ms = req->now_ms + be32(frame + 1);
+        return KL_REPLY_PARK;
+    }
+    if (req->first_attempt_ms != f->park_first_ms)
+        f->inconsistent = true;
+    if (req->final_attempt) {
+        f->finals++;
+        return fake_send(out, "F", 1);
+    }
+    f->retries++;
+    if (frame[0] == 'P' && f->echoes != f->echoes_at_park)
+        return fake_send(out, "W", 1);
+    return KL_REPLY_PARK;                                /* deadline left as it was */
+}
+
+static kl_reply_t fake_on_frame(void *arg, kl_request_t *req, uint8_t *frame,
+                                size_t len, kl_writer_t *out)
+{
+    fake_t *f = arg;
+    f->last_conn_id = req->conn_id;
+    if (req->park_until_ms == 0)
+        f->frames++;
+    switch (frame[0]) {
+    case 'E':
+        f->echoes++;
+        return fake_send(out, frame, len);
+    case 'N':
+        return KL_REPLY_NONE;
+    case 'C':
+        return KL_REPLY_CLOSE;
+    case 'B': {
+        size_t n = be32(frame + 1);
+        wr_i32(out, (int32_t)n);
+        uint8_t *p = wr_reserve(out, n);
+        assert_non_null(p);
+        memset(p, 'b', n);
+        return KL_REPLY_SEND;
+    }
+    case 'P':
+    case 'Q':
+        return fake_park(f, req, frame, len, out);
+    default:
+        return KL_REPLY_CLOSE;
+    }
+}
+
+static void fake_on_tick(void *arg, int64_t now_ms)
+{
+    fake_t *f = arg;
+    if (f->ticks > 0 && now_ms - f->last_tick_ms < f->min_tick_gap_ms)
+        f->min_tick_gap_ms = now_ms - f->last_tick_ms;
+    f->ticks++;
+    f->last_tick_ms = now_ms;
+    if (f->stop != NULL && f->ticks >= f->stop_after_ticks)
+        *f->stop = 1;
+}
+
+static void fake_on_disconnect(void *arg, uint64_t conn_id)
+{
+    fake_t *f = arg;
+    f->disconnects++;
+    f->last_disconnect = conn_id;
+}
+
+/* ---- fixture: a server, its fake and a log in memory ---------------------------- */
+
+typedef struct fixture {
+    kl_server_t *s;
+    fake_t fake;
+    char *logbuf;
+    size_t loglen;
+    FILE *logf;
+    kl_log_t log;
+} fixture_t;
+
+static kl_server_options_t default_opts(void)
+{
+    kl_server_options_t o = { .host = "127.0.0.1", .port = 0, .max_frame_bytes = 1024,
+                              .max_connections = 16, .tick_interval_ms = 1000 };
+    return o;
+}
+
+static fixture_t *fixture_open(const kl_server_options_t *opts)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    fx->fake.min_tick_gap_ms = INT64_MAX;
+    fx->logf = open_memstream(&fx->logbuf, &fx->loglen);
+    assert_non_null(fx->logf);
+    fx->log.out = fx->logf;
+    fx->log.level = KL_LOG_DEBUG;
+    kl_frame_handler_t h = { .arg = &fx->fake, .on_frame = fake_on_frame,
+                             .on_tick = fake_on_tick, .on_disconnect = fake_on_disconnect };
+    assert_int_equal(server_open(&fx->s, opts, h, &fx->log), KL_OK);
+    assert_true(server_port(fx->s) > 0);
+    return fx;
+}
+
+static void fixture_close(fixture_t *fx)
+{
+    server_close(fx->s);
+    fclose(fx->logf);
+    free(fx->logbuf);
+    free(fx);
+}
+
+static bool log_has(fixture_t *fx, const char *needle)
+{
+    fflush(fx->logf);
+    return fx->logbuf != NULL && strstr(fx->logbuf, needle) != NULL;
+}
+
+/* ---- clients -------------------------------------------------------------------- */
+
+typedef struct client {
+    int fd;
+    uint8_t buf[256 * 1024];
+    size_t len;
+} client_t;
+
+static client_t *client_open(fixture_t *fx, int bufsize)
+{
+    client_t *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(c->fd >= 0);
+    if (bufsize > 0) {
+        setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
+    }
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(server_port(fx->s)) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(server_poll_once(fx->s, 0), KL_OK);    /* accept it */
+    return c;
+}
+
+static void client_close(client_t *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c);
+}
+
+static size_t frame_of(uint8_t *dst, const void *payload, size_t n)
+{
+    uint32_t u = (uint32_t)n;
+    dst[0] = (uint8_t)(u >> 24);
+    dst[1] = (uint8_t)(u >> 16);
+    dst[2] = (uint8_t)(u >> 8);
+    dst[3] = (uint8_t)u;
+    memcpy(dst + 4, payload, n);
+    return 4 + n;
+}
+
+static void send_raw(client_t *c, const void *p, size_t n)
+{
+    assert_int_equal(send(c->fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+static void send_frame(client_t *c, const void *payload, size_t n)
+{
+    uint8_t buf[4096];
+    send_raw(c, buf, frame_of(buf, payload, n));
+}
+
+static size_t park_payload(uint8_t *p, uint32_t ms)
+{
+    p[0] = 'P';
+    p[1] = (uint8_t)(ms >> 24);
+    p[2] = (uint8_t)(ms >> 16);
+    p[3] = (uint8_t)(ms >> 8);
+    p[4] = (uint8_t)ms;
+    return 5;
+}
+
+/* Drive the server until `c` holds a whole response frame; copy its payload to
+ * dst and return its length. -1: the server closed the connection; -2: timed out. */
+static int recv_frame(fixture_t *fx, client_t *c, void *dst, size_t cap, int timeout_ms)
+{
+    int64_t until = clock_monotonic_ms() + timeout_ms;
+    for (;;) {
+        if (c->len >= 4 && c->len - 4 >= be32(c->buf)) {
+            size_t n = be32(c->buf);
+            assert_true(n <= cap);
+            memcpy(dst, c->buf + 4, n);
+            memmove(c->buf, c->buf + 4 + n, c->len - 4 - n);
+            c->len -= 4 + n;
+            return (int)n;
+        }
+        if (clock_monotonic_ms() > until)
+            return -2;
+        assert_int_equal(server_poll_once(fx->s, 10), KL_OK);
+        ssize_t r = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno == ECONNRESET))
+            return -1;
+        if (r > 0)
+            c->len += (size_t)r;
+    }
+}
+
+static void expect_echo(fixture_t *fx, client_t *c, const char *text)
+{
+    uint8_t payload[256];
+    payload[0] = 'E';
+    size_t n = strlen(text);
+    memcpy(payload + 1, text, n);
+    send_frame(c, payload, n + 1);
+    uint8_t got[256];
+    assert_int_equal(recv_frame(fx, c, got, sizeof got, 2000), (int)n + 1);
+    assert_memory_equal(got, payload, n + 1);
+}
+
+static void expect_closed(fixture_t *fx, client_t *c)
+{
+    uint8_t got[256];
+    assert_int_equal(recv_frame(fx, c, got, sizeof got, 2000), -1);
+}
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+static void test_request_sent_byte_by_byte(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    client_t *c = client_open(fx, 0);
+    uint8_t buf[64];
+    size_t n = frame_of(buf, "Ehello", 6);
+    for (size_t i = 0; i < n; i++) {
+        send_raw(c, buf + i, 1);
+        assert_int_equal(server_poll_once(fx->s, 5), KL_OK);
+    }
+    uint8_t got[64];
+    assert_int_equal(recv_frame(fx, c, got, sizeof got, 2000), 6);
+    assert_memory_equal(got, "Ehello", 6);
+    assert_int_equal(fx->fake.frames, 1);
+    client_close(c);
+    fixture_close(fx);
+}
+
+static void test_pipelined_requests_answered_in_order(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    client_t *c = client_open(fx, 0);
+    uint8_t buf[64];
+    size_t n = frame_of(buf, "Eone", 4);
+    n += frame_of(buf + n, "N", 1);
+    n += frame_of(buf + n, "Etwo!", 5);
+    send_raw(c, buf, n);                       /* three frames, one segment */
+    uint8_t got[64];
+    assert_int_equal(recv_frame(fx, c, got, sizeof got, 2000), 4);
+    assert_memory_equal(got, "Eone", 4);
+    assert_int_equal(recv_frame(fx, c, got, sizeof got, 2000), 5);
+    assert_memory_equal(got, "Etwo!", 5);
+    assert_int_equal(fx->fake.frames, 3);
+    client_close(c);
+    fixture_close(fx);
+}
+
+static void check_bad_size_closes(int32_t size)
+{
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    client_t *good = client_open(fx, 0);
+    client_t *bad = client_open(fx, 0);
+    uint8_t buf[8];
+    uint32_t u = (uint32_t)size;
+    buf[0] = (uint8_t)(u >> 24);
+    buf[1] = (uint8_t)(u >> 16);
+    buf[2] = (uint8_t)(u >> 8);
+    buf[3] = (uint8_t)u;
+    memcpy(buf + 4, "Exxx", 4);
+    send_raw(bad, buf, 8);
+    expect_closed(fx, bad);
+    expect_echo(fx, good, "still here");
+    char needle[64];
+    snprintf(needle, sizeof needle, "invalid frame size %d", (int)size);
+    assert_true(log_has(fx, needle));
+    assert_true(log_has(fx, "WARN"));
+    assert_true(log_has(fx, "127.0.0.1:"));
+    assert_int_equal(fx->fake.frames, 1);      /* only the good one reached the handler */
+    assert_int_equal(fx->fake.disconnects, 1);
+    client_close(bad);
+    client_close(good);
+    fixture_close(fx);
+}
+
+static void test_oversized_frame_closes_connection(void **state)
+{
+    (void)state;
+    check_bad_size_closes(1025);
+    check_bad_size_closes(INT32_MAX);
+}
+
+static void test_negative_size_closes_connection(void **state)
+{
+    (void)state;
+    check_bad_size_closes(-1);
+}
+
+static void test_zero_size_closes_connection(void **state)
+{
+    (void)state;
+    check_bad_size_closes(0);
+}
+
+/* A largest legal frame passes (the buffer grows to max_frame + 4). */
+static void test_max_size_frame_accepted(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    client_t *c = client_open(fx, 0);
+    uint8_t payload[1024];
+    memset(payload, 'z', sizeof payload);
+    payload[0] = 'E';
+    send_frame(c, payload, sizeof payload);
+    uint8_t got[1024];
+    assert_int_equal(recv_frame(fx, c, got, sizeof got, 2000), 1024);
+    assert_memory_equal(got, payload, 1024);
+    client_close(c);
+    fixture_close(fx);
+}
+
+/* The poll timeout follows the parked deadline: one poll with a long timeout returns
+ * in time to give the final answer. */
+static void test_parked_request_answered_at_deadline(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    o.tick_interval_ms = 10000;
+    fixture_t *fx = fixture_open(&o);
+    client_t *c = client_open(fx, 0);
+    uint8_t p[8];
+    int64_t start = clock_monotonic_ms();
+    send_frame(c, p, park_payload(p, 150));
+    uint8_t got[16];
+    int n = -2;
+    for (int i = 0; i < 20 && n == -2; i++) {
+        assert_int_equal(server_poll_once(fx->s, 5000), KL_OK);
+        n = (int)recv(c->fd, got, sizeof got, MSG_DONTWAIT);
+        if (n < 0)
+            n = -2;
+    }
+    int64_t elapsed = clock_monotonic_ms() - start;
+    assert_int_equal(n, 5);
+    assert_memory_equal(got, "\0\0\0\1F", 5);
+    assert_true(elapsed >= 150);
+    assert_true(elapsed < 2000);
+    assert_int_equal(fx->fake.finals, 1);
+    assert_false(fx->fake.inconsistent);
+    client_close(c);
+    fixture_close(fx);
+}
+
+static void test_parked_request_woken_by_other_request(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    client_t *waiter = client_open(fx, 0);
+    client_t *other = client_open(fx, 0);
+    uint8_t p[8];
+    int64_t start = clock_monotonic_ms();
+    send_frame(waiter, p, park_payload(p, 10000));
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(server_poll_once(fx->s, 5), KL_OK);
+    assert_int_equal(fx->fake.finals, 0);
+    expect_echo(fx, other, "wake up");
+    uint8_t got[16];
+    assert_int_equal(recv_frame(fx, waiter, got, sizeof got, 2000), 1);
+    assert_int_equal(got[0], 'W');
+    assert_true(clock_monotonic_ms() - start < 2000);
+    assert_int_equal(fx->fake.finals, 0);
+    assert_true(fx->fake.retries >= 1);
+    assert_false(fx->fake.inconsistent);
+    client_close(waiter);
+    client_close(other);
+    fixture_close(fx);
+}
+
+/* One retry per dispatch of another request — not a retry on every iteration. */
+static void test_parked_request_retried_once_per_other_request(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    client_t *waiter = client_open(fx, 0);
+    client_t *other = client_open(fx, 0);
+    uint8_t p[8];
+    park_payload(p, 5000);
+    p[0] = 'Q';
+    send_frame(waiter, p, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(server_poll_once(fx->s, 2), KL_OK);
+    assert_int_equal(fx->fake.retries, 0);
+    expect_echo(fx, other, "one");
+    assert_int_equal(fx->fake.retries, 1);
+    expect_echo(fx, other, "two");
+    assert_int_equal(fx->fake.retries, 2);
+    int64_t t0 = clock_monotonic_ms();
+    assert_int_equal(server_poll_once(fx->s, 100), KL_OK);
+    assert_true(clock_monotonic_ms() - t0 >= 90);   /* nothing owed: poll sleeps */
+    assert_int_equal(fx->fake.retries, 2);
+    assert_int_equal(fx->fake.finals, 0);
+    client_close(waiter);
+    client_close(other);
+    fixture_close(fx);
+}
+
+/* Requests behind a parked one on the same connection wait for it (and do not wake
+ * it), the server stops reading once one more frame is buffered, and everything is
+ * answered in order once the deadline passes. */
+static void test_parked_request_holds_back_its_connection(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    o.max_frame_bytes = 1 << 20;              /* read buffer not capped by the frame size */
+    fixture_t *fx = fixture_open(&o);
+    client_t *c = client_open(fx, 0);
+    uint8_t p[8];
+    send_frame(c, p, park_payload(p, 500));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(server_poll_once(fx->s, 0), KL_OK);
+    uint8_t payload[1000];
+    memset(payload, 'e', sizeof payload);
+    payload[0] = 'E';
+    for (int i = 0; i < 50; i++) {            /* one frame per poll: reads stop early */
+        payload[1] = (uint8_t)i;
+        send_frame(c, payload, sizeof payload);
+        assert_int_equal(server_poll_once(fx->s, 0), KL_OK);
+        assert_int_equal(server_poll_once(fx->s, 0), KL_OK);
+    }
+    kl_server_stats_t st;
+    server_stats(fx->s, &st);
+    assert_int_equal(fx->fake.echoes, 0);
+    assert_true(st.buffered_bytes <= 9 + 2 * 1004);  /* parked frame + one more (+ a bit) */
+    uint8_t got[1000];
+    assert_int_equal(recv_frame(fx, c, got, sizeof got, 2000), 1);
+    assert_int_equal(got[0], 'F');
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(recv_frame(fx, c, got, sizeof got, 2000), 1000);
+        assert_int_equal(got[1], (uint8_t)i);
+    }
+    assert_int_equal(fx->fake.echoes, 50);
+    client_close(c);
+    fixture_close(fx);
+}
+
+static void test_close_reply_closes_and_reports_disconnect(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    client_t *c = client_open(fx, 0);
+    send_frame(c, "C", 1);
+    expect_closed(fx, c);
+    assert_int_equal(fx->fake.disconnects, 1);
+    assert_int_equal(fx->fake.last_disconnect, fx->fake.last_conn_id);
+    assert_true(log_has(fx, "closing"));
+    client_close(c);
+    fixture_close(fx);
+}
+
+static void test_disconnect_reported_on_client_close(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    client_t *a = client_open(fx, 0);
+    client_t *b = client_open(fx, 0);
+    expect_echo(fx, a, "a");
+    uint64_t a_id = fx->fake.last_conn_id;
+    expect_echo(fx, b, "b");
+    assert_int_not_equal(fx->fake.last_conn_id, a_id);
+    close(a->fd);
+    a->fd = -1;
+    for (int i = 0; i < 20 && fx->fake.disconnects == 0; i++)
+        assert_int_equal(server_poll_once(fx->s, 10), KL_OK);
+    assert_int_equal(fx->fake.disconnects, 1);
+    assert_int_equal(fx->fake.last_disconnect, a_id);
+    kl_server_stats_t st;
+    server_stats(fx->s, &st);
+    assert_int_equal(st.connections, 1);
+    expect_echo(fx, b, "b again");
+    client_close(a);
+    client_close(b);
+    fixture_close(fx);
+}
+
+/* A half-closed client still gets the answers to what it sent, even to a request
+ * that was parked when the FIN arrived. */
+static void test_requests_before_eof_are_answered(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    client_t *c = client_open(fx, 0);
+    uint8_t p[8];
+    send_frame(c, p, park_payload(p, 50));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(server_poll_once(fx->s, 2), KL_OK);
+    shutdown(c->fd, SHUT_WR);
+    uint8_t got[16];
+    assert_int_equal(recv_frame(fx, c, got, sizeof got, 2000), 1);
+    assert_int_equal(got[0], 'F');
+    expect_closed(fx, c);
+    assert_int_equal(fx->fake.disconnects, 1);
+    client_close(c);
+    fixture_close(fx);
+}
+
+static void test_max_connections_enforced(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    o.max_connections = 2;
+    fixture_t *fx = fixture_open(&o);
+    client_t *a = client_open(fx, 0);
+    client_t *b = client_open(fx, 0);
+    client_t *c = client_open(fx, 0);
+    expect_closed(fx, c);
+    expect_echo(fx, a, "a");
+    expect_echo(fx, b, "b");
+    assert_true(log_has(fx, "max.connections"));
+    kl_server_stats_t st;
+    server_stats(fx->s, &st);
+    assert_int_equal(st.connections, 2);
+    assert_int_equal(st.rejected, 1);
+    assert_int_equal(fx->fake.disconnects, 0);  /* never a served connection */
+    /* a slot freed is a slot usable again */
+    client_close(a);
+    for (int i = 0; i < 20 && fx->fake.disconnects == 0; i++)
+        assert_int_equal(server_poll_once(fx->s, 10), KL_OK);
+    client_t *d = client_open(fx, 0);
+    expect_echo(fx, d, "d");
+    client_close(b);
+    client_close(c);
+    client_close(d);
+    fixture_close(fx);
+}
+
+/* A client that pipelines requests for big answers and reads nothing: the server
+ * stops reading it once its queue passes the limit, so its memory stays bounded and
+ * other clients are still served; once the client reads, every answer arrives. */
+static void test_slow_reader_memory_bounded(void **state)
+{
+    (void)state;
+    const size_t limit = 128 * 1024, answer = 32 * 1024;
+    kl_server_options_t o = default_opts();
+    o.max_queued_bytes = limit;
+    fixture_t *fx = fixture_open(&o);
+    client_t *slow = client_open(fx, 32 * 1024);
+    client_t *other = client_open(fx, 0);
+    uint8_t req[200], frame[204];
+    memset(req, 0, sizeof req);
+    req[0] = 'B';
+    req[3] = (uint8_t)(answer >> 8);
+    size_t flen = frame_of(frame, req, sizeof req);
+    int sent = 0, stuck = 0;
+    size_t off = 0, peak_queue = 0, peak_memory = 0;
+    while (stuck < 200 && sent < 100000) {
+        ssize_t r = send(slow->fd, frame + off, flen - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r > 0) {
+            off += (size_t)r;
+            if (off == flen) {
+                off = 0;
+                sent++;
+            }
+            stuck = 0;
+        } else {
+            assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+            stuck++;
+            assert_int_equal(server_poll_once(fx->s, 0), KL_OK);
+        }
+        kl_server_stats_t st;
+        server_stats(fx->s, &st);
+        if (st.max_conn_queued_bytes > peak_queue)
+            peak_queue = st.max_conn_queued_bytes;
+        if (st.memory_bytes > peak_memory)
+            peak_memory = st.memory_bytes;
+    }
+    assert_true(sent < 100000);                /* the server did stop reading */
+    assert_true(peak_queue <= limit + answer + 4);
+    /* queue + the writer being filled + one read buffer, with doubling slack */
+    assert_true(peak_memory <= 2 * (limit + answer) + 2 * answer + 64 * 1024);
+    expect_echo(fx, other, "not blocked");
+    /* and it does not spin on the connection it cannot serve: nothing to do = sleep */
+    int64_t t0 = clock_monotonic_ms();
+    assert_int_equal(server_poll_once(fx->s, 100), KL_OK);
+    assert_true(clock_monotonic_ms() - t0 >= 90);
+
+    /* now read everything: all `sent` answers (and the unsent tail frame) arrive */
+    size_t want = (size_t)sent * (answer + 4), got = 0, bees = 0;
+    static uint8_t sink[64 * 1024];
+    int64_t until = clock_monotonic_ms() + 10000;
+    while ((got < want || off != 0) && clock_monotonic_ms() < until) {
+        if (off != 0) {
+            ssize_t r = send(slow->fd, frame + off, flen - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (r > 0 && (off += (size_t)r) == flen) {
+                off = 0;
+                sent++;
+                want += answer + 4;
+            }
+        }
+        assert_int_equal(server_poll_once(fx->s, 1), KL_OK);
+        ssize_t r = recv(slow->fd, sink, sizeof sink, MSG_DONTWAIT);
+        for (ssize_t k = 0; k < r; k++)
+            bees += sink[k] == 'b';            /* size prefixes 00 00 80 00 are not 'b' */
+        if (r > 0)
+            got += (size_t)r;
+    }
+    assert_int_equal(got, want);
+    assert_int_equal(bees, (size_t)sent * answer);
+    client_close(slow);
+    client_close(other);
+    fixture_close(fx);
+}
+
+static void test_tick_interval_respected(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    o.tick_interval_ms = 30;
+    fixture_t *fx = fixture_open(&o);
+    int64_t start = clock_monotonic_ms();
+    while (clock_monotonic_ms() - start < 200)
+        assert_int_equal(server_poll_once(fx->s, 1), KL_OK);
+    assert_true(fx->fake.ticks >= 3);
+    assert_true(fx->fake.ticks <= 8);
+    assert_true(fx->fake.min_tick_gap_ms >= 30);
+    fixture_close(fx);
+}
+
+static void test_run_returns_when_stop_flag_set(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    o.tick_interval_ms = 20;
+    fixture_t *fx = fixture_open(&o);
+    client_t *c = client_open(fx, 0);
+    expect_echo(fx, c, "before");
+    volatile sig_atomic_t stop = 0;
+    fx->fake.stop = &stop;
+    fx->fake.stop_after_ticks = fx->fake.ticks + 3;
+    int64_t start = clock_monotonic_ms();
+    assert_int_equal(server_run(fx->s, &stop), KL_OK);
+    int64_t elapsed = clock_monotonic_ms() - start;
+    assert_true(elapsed >= 40);
+    assert_true(elapsed < 2000);
+    assert_int_equal(fx->fake.disconnects, 1);  /* connections closed on the way out */
+    uint8_t got[16];
+    assert_int_equal(recv(c->fd, got, sizeof got, 0), 0);
+    client_close(c);
+    fixture_close(fx);
+}
+
+static void test_listen_on_localhost_name(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    o.host = "localhost";
+    fixture_t *fx = fixture_open(&o);
+    assert_true(log_has(fx, "listening"));
+    client_t *c = client_open(fx, 0);
+    expect_echo(fx, c, "hi");
+    client_close(c);
+    fixture_close(fx);
+
+    kl_server_t *s = NULL;
+    o.host = "192.0.2.1";                   /* TEST-NET-1: not an address of ours */
+    kl_frame_handler_t h = { .on_frame = fake_on_frame };
+    assert_int_not_equal(server_open(&s, &o, h, NULL), KL_OK);
+    assert_null(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_sent_byte_by_byte),
+        cmocka_unit_test(test_pipelined_requests_answered_in_order),
+        cmocka_unit_test(test_oversized_frame_closes_connection),
+        cmocka_unit_test(test_negative_size_closes_connection),
+        cmocka_unit_test(test_zero_size_closes_connection),
+        cmocka_unit_test(test_max_size_frame_accepted),
+        cmocka_unit_test(test_parked_request_answered_at_deadline),
+        cmocka_unit_test(test_parked_request_woken_by_other_request),
+        cmocka_unit_test(test_parked_request_retried_once_per_other_request),
+        cmocka_unit_test(test_parked_request_holds_back_its_connection),
+        cmocka_unit_test(test_close_reply_closes_and_reports_disconnect),
+        cmocka_unit_test(test_disconnect_reported_on_client_close),
+        cmocka_unit_test(test_requests_before_eof_are_answered),
+        cmocka_unit_test(test_max_connections_enforced),
+        cmocka_unit_test(test_slow_reader_memory_bounded),
+        cmocka_unit_test(test_tick_interval_respected),
+        cmocka_unit_test(test_run_returns_when_stop_flag_set),
+        cmocka_unit_test(test_listen_on_localhost_name),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
