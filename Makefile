@@ -25,7 +25,7 @@ BROKER    := $(BUILD)/klamm
 DEB_PKGS  := gcc make libc6-dev zlib1g-dev libcmocka-dev uthash-dev python3 python3-yaml \
 	     python3-kafka kcat nodejs npm
 
-.PHONY: all help deps build run test unit integration asan clean check-layers
+.PHONY: all help deps build run test unit integration asan valgrind cov clean check-layers
 
 all: build
 
@@ -37,6 +37,8 @@ help:
 	@echo "make asan         unit + integration under AddressSanitizer + UBSan"
 	@echo "make deps         install what a fresh Debian machine lacks"
 	@echo "make check-layers the dependency rule of project.yml"
+	@echo "make valgrind     unit tests under valgrind memcheck (leaks are errors)"
+	@echo "make cov          line/branch coverage per layer from unit tests, with floors"
 	@echo "make clean        remove build/"
 
 # ---- dependencies -------------------------------------------------------------
@@ -95,5 +97,15 @@ asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" build unit integration
 
+# Unit tests under valgrind: any error or definite leak fails the run.
+valgrind: $(TEST_BINS)
+	@$(PYTHON) test/tools/run_unit.py --wrap "valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" $(TEST_BINS)
+
+# Coverage from the unit tests alone, per layer, against the floors in test/tools/coverage.py.
+cov:
+	@rm -rf build-cov
+	@$(MAKE) --no-print-directory BUILD=build-cov OPT="-O0 -g --coverage" LDFLAGS=--coverage unit >/dev/null
+	@$(PYTHON) test/tools/coverage.py build-cov/obj
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-cov
