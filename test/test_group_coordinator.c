@@ -1,0 +1,790 @@
+/*
+ * test/test_group_coordinator.c — unit tests of application/group_coordinator.c: whole
+ * rebalances through the use cases as a protocol handler drives them (first call,
+ * PENDING with a ticket, retries with that ticket, the final attempt), committed
+ * offsets through a cmocka-mocked offset store, describe/list/delete.
+ * Layer: test. May touch: application/group_coordinator.h, test/mocks, cmocka.
+ *
+ * The clock is injected: a fake whose `self` is the test's own int64_t, so a test moves
+ * time by assignment and every expiry happens exactly when the test says.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "application/group_coordinator.h"
+#include "test/mocks/mock_offset_store.h"
+
+/* ---- fixtures ------------------------------------------------------------------ */
+
+typedef struct fixture {
+    coord_t c;
+    int64_t now;
+    uint64_t counter;
+    mock_offset_store_t store;
+} fixture_t;
+
+static int64_t fake_now_ms(void *self) { return *(int64_t *)self; }
+
+static uint64_t counter_next64(void *self)
+{
+    uint64_t *n = self;
+    return ++*n;
+}
+
+static fixture_t *fixture_new(int32_t initial_delay_ms, const kl_offset_record_t *recs,
+                              size_t nrecs)
+{
+    fixture_t *f = test_calloc(1, sizeof *f);
+    f->now = 1000000;
+    f->store.records = recs;
+    f->store.count = nrecs;
+    coord_config_t cfg = coord_config_default();
+    cfg.group.initial_rebalance_delay_ms = initial_delay_ms;
+    kl_clock_t clock = { .self = &f->now, .now_ms = fake_now_ms };
+    group_id_source_t ids = { .self = &f->counter, .next64 = counter_next64 };
+    will_return(mock_offset_store_load_all, KL_OK);
+    assert_int_equal(coord_init(&f->c, &cfg, clock, mock_offset_store(&f->store), ids), KL_OK);
+    return f;
+}
+
+static int setup(void **state)
+{
+    *state = fixture_new(0, NULL, 0);
+    return 0;
+}
+
+static int setup_delay(void **state)
+{
+    *state = fixture_new(3000, NULL, 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    coord_close(&f->c);
+    test_free(f);
+    return 0;
+}
+
+/* Each client's subscription metadata is its own name, so the leader's list shows
+ * whose metadata is whose. */
+static coord_join_args_t join_args(const char *member_id, const char *client,
+                                   group_protocol_t *proto)
+{
+    proto->name = "range";
+    proto->metadata = (uint8_t *)client;
+    proto->metadata_len = strlen(client);
+    coord_join_args_t a = {
+        .group_id = "g1", .member_id = member_id, .group_instance_id = NULL,
+        .client_id = client, .client_host = "/127.0.0.1", .session_timeout_ms = 10000,
+        .rebalance_timeout_ms = 30000, .protocol_type = "consumer", .protocols = proto,
+        .protocol_count = 1, .require_known_member_id = false,
+    };
+    return a;
+}
+
+static coord_outcome_t cjoin(fixture_t *f, const char *member_id, const char *client,
+                             int64_t ticket, bool final_attempt, coord_join_result_t *r)
+{
+    group_protocol_t p;
+    coord_join_args_t a = join_args(member_id, client, &p);
+    return coord_join(&f->c, &a, ticket, final_attempt, r);
+}
+
+static coord_outcome_t csync(fixture_t *f, const char *member_id, int32_t generation,
+                             const group_assignment_t *as, int32_t n, int64_t ticket,
+                             bool final_attempt, coord_sync_result_t *r)
+{
+    coord_sync_args_t a = {
+        .group_id = "g1", .member_id = member_id, .generation_id = generation,
+        .assignments = as, .assignment_count = n,
+    };
+    return coord_sync(&f->c, &a, ticket, final_attempt, r);
+}
+
+/* A and B settled: Stable in generation 2, A the leader; ids copied out. */
+static void make_stable_pair(fixture_t *f, char *a, char *b)
+{
+    coord_join_result_t ra, rb;
+    assert_int_equal(cjoin(f, "", "ca", 0, false, &ra), COORD_DONE);
+    strcpy(a, ra.member_id);
+    coord_join_result_free(&ra);
+    assert_int_equal(cjoin(f, "", "cb", 0, false, &rb), COORD_PENDING);
+    int64_t tb = rb.ticket;
+    assert_int_equal(cjoin(f, a, "ca", 0, false, &ra), COORD_DONE);
+    coord_join_result_free(&ra);
+    assert_int_equal(cjoin(f, "", "cb", tb, false, &rb), COORD_DONE);
+    strcpy(b, rb.member_id);
+    coord_join_result_free(&rb);
+    coord_sync_result_t s;
+    group_assignment_t as[2] = {
+        { .member_id = a, .assignment = (const uint8_t *)"P0", .assignment_len = 2 },
+        { .member_id = b, .assignment = (const uint8_t *)"P1", .assignment_len = 2 },
+    };
+    assert_int_equal(csync(f, a, 2, as, 2, 0, false, &s), COORD_DONE);
+    assert_int_equal(s.error, KL_OK);
+    coord_sync_result_free(&s);
+    assert_int_equal(csync(f, b, 2, NULL, 0, 0, false, &s), COORD_DONE);
+    assert_memory_equal(s.assignment, "P1", 2);
+    coord_sync_result_free(&s);
+}
+
+static const char *describe_state(fixture_t *f)
+{
+    coord_describe_result_t d;
+    coord_describe(&f->c, "g1", &d);
+    const char *state = d.state;               /* a static string: outlives d */
+    coord_describe_result_free(&d);
+    return state;
+}
+
+/* ---- rebalances --------------------------------------------------------------------- */
+
+static void test_two_member_rebalance_with_initial_delay(void **state)
+{
+    fixture_t *f = *state;
+    coord_join_result_t ra, rb;
+    /* A joins: the initial delay keeps the round open for 3 s */
+    assert_int_equal(cjoin(f, "", "ca", 0, false, &ra), COORD_PENDING);
+    assert_true(ra.ticket > 0);
+    assert_int_equal(ra.wait_ms, 3000);
+    int64_t ta = ra.ticket;
+    f->now += 1000;
+    assert_int_equal(cjoin(f, "", "cb", 0, false, &rb), COORD_PENDING);
+    int64_t tb = rb.ticket;
+    assert_true(tb != ta);
+    assert_int_equal(rb.wait_ms, 3000);                  /* B extended the round */
+    /* a retry before the deadline: still pending, the same ticket */
+    assert_int_equal(cjoin(f, "", "ca", ta, false, &ra), COORD_PENDING);
+    assert_int_equal(ra.ticket, ta);
+    assert_int_equal(ra.wait_ms, 3000);
+    f->now += 3000;
+    /* the retry at the deadline: the round ends with both */
+    assert_int_equal(cjoin(f, "", "ca", ta, false, &ra), COORD_DONE);
+    assert_int_equal(ra.error, KL_OK);
+    assert_int_equal(ra.generation_id, 1);
+    assert_string_equal(ra.protocol_type, "consumer");
+    assert_string_equal(ra.protocol_name, "range");
+    assert_string_equal(ra.leader_id, ra.member_id);     /* A joined first: leader */
+    assert_memory_equal(ra.member_id, "ca-", 3);         /* v0-3: id learnt on retry */
+    assert_int_equal(ra.member_count, 2);
+    assert_memory_equal(ra.members[0].metadata, "ca", 2);
+    assert_memory_equal(ra.members[1].metadata, "cb", 2);
+    assert_int_equal(cjoin(f, "", "cb", tb, false, &rb), COORD_DONE);
+    assert_int_equal(rb.generation_id, 1);
+    assert_string_equal(rb.leader_id, ra.member_id);
+    assert_string_equal(rb.members == NULL ? "none" : "some", "none");  /* follower */
+    assert_string_equal(rb.member_id, ra.members[1].member_id);
+    /* SyncGroup: B first (waits), then the leader's assignment frees it */
+    coord_sync_result_t sa, sb;
+    assert_int_equal(csync(f, rb.member_id, 1, NULL, 0, 0, false, &sb), COORD_PENDING);
+    int64_t tsb = sb.ticket;
+    assert_int_equal(sb.wait_ms, 30000);
+    assert_string_equal(describe_state(f), "CompletingRebalance");
+    group_assignment_t as[2] = {
+        { .member_id = ra.member_id, .assignment = (const uint8_t *)"A-parts", .assignment_len = 7 },
+        { .member_id = rb.member_id, .assignment = (const uint8_t *)"B-parts", .assignment_len = 7 },
+    };
+    assert_int_equal(csync(f, ra.member_id, 1, as, 2, 0, false, &sa), COORD_DONE);
+    assert_int_equal(sa.error, KL_OK);
+    assert_int_equal(sa.assignment_len, 7);
+    assert_memory_equal(sa.assignment, "A-parts", 7);
+    assert_int_equal(csync(f, rb.member_id, 1, NULL, 0, tsb, false, &sb), COORD_DONE);
+    assert_int_equal(sb.error, KL_OK);
+    assert_memory_equal(sb.assignment, "B-parts", 7);
+    assert_string_equal(sb.protocol_name, "range");
+    assert_string_equal(describe_state(f), "Stable");
+    assert_int_equal(coord_heartbeat(&f->c, "g1", rb.member_id, NULL, 1), KL_OK);
+    coord_sync_result_free(&sa);
+    coord_sync_result_free(&sb);
+    coord_join_result_free(&ra);
+    coord_join_result_free(&rb);
+}
+
+static void test_second_member_joins_stable_group(void **state)
+{
+    fixture_t *f = *state;
+    coord_join_result_t ra, rb;
+    assert_int_equal(cjoin(f, "", "ca", 0, false, &ra), COORD_DONE);   /* alone: at once */
+    assert_int_equal(ra.generation_id, 1);
+    assert_int_equal(ra.member_count, 1);
+    char a[128];
+    strcpy(a, ra.member_id);
+    coord_join_result_free(&ra);
+    coord_sync_result_t s;
+    assert_int_equal(csync(f, a, 1, NULL, 0, 0, false, &s), COORD_DONE);
+    coord_sync_result_free(&s);
+    assert_int_equal(cjoin(f, "", "cb", 0, false, &rb), COORD_PENDING);
+    assert_int_equal(rb.wait_ms, 30000);                   /* the rebalance timeout */
+    /* A learns of the rebalance from its heartbeat, and rejoins: both complete */
+    assert_int_equal(coord_heartbeat(&f->c, "g1", a, NULL, 1), KL_ERR_REBALANCE_IN_PROGRESS);
+    assert_int_equal(cjoin(f, a, "ca", 0, false, &ra), COORD_DONE);
+    assert_int_equal(ra.generation_id, 2);
+    assert_int_equal(ra.member_count, 2);
+    assert_int_equal(cjoin(f, "", "cb", rb.ticket, false, &rb), COORD_DONE);
+    assert_int_equal(rb.error, KL_OK);
+    assert_int_equal(rb.generation_id, 2);
+    assert_string_equal(rb.leader_id, a);
+    coord_join_result_free(&ra);
+    coord_join_result_free(&rb);
+}
+
+static void test_member_leaves_survivor_rebalances(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_stable_pair(f, a, b);
+    assert_int_equal(coord_leave(&f->c, "g1", b, NULL), KL_OK);
+    assert_string_equal(describe_state(f), "PreparingRebalance");
+    assert_int_equal(coord_heartbeat(&f->c, "g1", a, NULL, 2), KL_ERR_REBALANCE_IN_PROGRESS);
+    coord_join_result_t r;
+    assert_int_equal(cjoin(f, a, "ca", 0, false, &r), COORD_DONE);
+    assert_int_equal(r.generation_id, 3);
+    assert_int_equal(r.member_count, 1);
+    coord_join_result_free(&r);
+    assert_int_equal(coord_leave(&f->c, "g1", b, NULL), KL_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(coord_leave(&f->c, "nope", b, NULL), KL_ERR_UNKNOWN_MEMBER_ID);
+}
+
+static void test_killed_member_expires_survivor_gets_everything(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_stable_pair(f, a, b);
+    /* B dies; A keeps heartbeating */
+    for (int i = 0; i < 3; i++) {
+        f->now += 3000;
+        assert_int_equal(coord_heartbeat(&f->c, "g1", a, NULL, 2), KL_OK);
+        assert_int_equal(coord_tick(&f->c), 0);
+    }
+    f->now += 1000;                                        /* 10 s since B's last word */
+    assert_int_equal(coord_tick(&f->c), 1);
+    assert_int_equal(coord_heartbeat(&f->c, "g1", b, NULL, 2), KL_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(coord_heartbeat(&f->c, "g1", a, NULL, 2), KL_ERR_REBALANCE_IN_PROGRESS);
+    coord_join_result_t r;
+    assert_int_equal(cjoin(f, a, "ca", 0, false, &r), COORD_DONE);
+    assert_int_equal(r.generation_id, 3);
+    assert_int_equal(r.member_count, 1);
+    assert_string_equal(r.members[0].member_id, a);
+    coord_join_result_free(&r);
+    coord_sync_result_t s;
+    group_assignment_t as[1] = { { .member_id = a, .assignment = (const uint8_t *)"ALL", .assignment_len = 3 } };
+    assert_int_equal(csync(f, a, 3, as, 1, 0, false, &s), COORD_DONE);
+    assert_memory_equal(s.assignment, "ALL", 3);
+    coord_sync_result_free(&s);
+}
+
+static void test_final_attempt_ends_round_without_laggard(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_stable_pair(f, a, b);
+    coord_join_result_t r;
+    assert_int_equal(cjoin(f, a, "ca", 0, false, &r), COORD_PENDING);   /* leader rejoins */
+    int64_t t = r.ticket;
+    assert_int_equal(r.wait_ms, 30000);
+    f->now += 29990;              /* the server's monotonic deadline came a bit early */
+    assert_int_equal(cjoin(f, a, "ca", t, true, &r), COORD_DONE);
+    assert_int_equal(r.error, KL_OK);
+    assert_int_equal(r.generation_id, 3);
+    assert_int_equal(r.member_count, 1);                  /* B did not rejoin: removed */
+    coord_join_result_free(&r);
+    assert_int_equal(coord_heartbeat(&f->c, "g1", b, NULL, 2), KL_ERR_UNKNOWN_MEMBER_ID);
+}
+
+static void test_retry_after_deadline_ends_round(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_stable_pair(f, a, b);
+    coord_join_result_t r;
+    assert_int_equal(cjoin(f, a, "ca", 0, false, &r), COORD_PENDING);
+    int64_t t = r.ticket;
+    f->now += 30000;
+    assert_int_equal(cjoin(f, a, "ca", t, false, &r), COORD_DONE);
+    assert_int_equal(r.generation_id, 3);
+    coord_join_result_free(&r);
+}
+
+static void test_tick_answers_parked_join_at_deadline(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_stable_pair(f, a, b);
+    coord_join_result_t r;
+    assert_int_equal(cjoin(f, a, "ca", 0, false, &r), COORD_PENDING);
+    int64_t t = r.ticket;
+    f->now += 30000;
+    coord_tick(&f->c);            /* the timer ends the round; B was removed */
+    f->now += 5;
+    assert_int_equal(cjoin(f, a, "ca", t, false, &r), COORD_DONE);
+    assert_int_equal(r.generation_id, 3);
+    assert_int_equal(r.member_count, 1);
+    coord_join_result_free(&r);
+}
+
+static void test_parked_join_of_member_that_left(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_stable_pair(f, a, b);
+    coord_join_result_t r;
+    assert_int_equal(cjoin(f, a, "ca", 0, false, &r), COORD_PENDING);   /* leader rejoins */
+    int64_t t = r.ticket;
+    assert_int_equal(coord_leave(&f->c, "g1", a, NULL), KL_OK);        /* ...and leaves */
+    assert_int_equal(cjoin(f, a, "ca", t, false, &r), COORD_DONE);
+    assert_int_equal(r.error, KL_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(r.generation_id, -1);
+    assert_string_equal(r.member_id, a);
+    coord_join_result_free(&r);
+}
+
+static void test_unknown_tickets(void **state)
+{
+    fixture_t *f = *state;
+    coord_join_result_t r;
+    assert_int_equal(cjoin(f, "", "ca", 4242, false, &r), COORD_DONE);
+    assert_int_equal(r.error, KL_ERR_UNKNOWN_MEMBER_ID);
+    coord_join_result_free(&r);
+    coord_sync_result_t s;
+    assert_int_equal(csync(f, "x", 1, NULL, 0, 4242, false, &s), COORD_DONE);
+    assert_int_equal(s.error, KL_ERR_REBALANCE_IN_PROGRESS);
+    coord_sync_result_free(&s);
+}
+
+static void test_member_id_required(void **state)
+{
+    fixture_t *f = *state;
+    group_protocol_t p;
+    coord_join_args_t a = join_args("", "kafkajs", &p);
+    a.require_known_member_id = true;
+    coord_join_result_t r;
+    assert_int_equal(coord_join(&f->c, &a, 0, false, &r), COORD_DONE);
+    assert_int_equal(r.error, KL_ERR_MEMBER_ID_REQUIRED);
+    assert_int_equal(r.generation_id, -1);
+    assert_memory_equal(r.member_id, "kafkajs-", 8);
+    char id[128];
+    strcpy(id, r.member_id);
+    coord_join_result_free(&r);
+    assert_string_equal(describe_state(f), "Empty");
+    a.member_id = id;
+    assert_int_equal(coord_join(&f->c, &a, 0, false, &r), COORD_DONE);
+    assert_int_equal(r.error, KL_OK);
+    assert_string_equal(r.member_id, id);
+    assert_int_equal(r.generation_id, 1);
+    coord_join_result_free(&r);
+}
+
+static void test_join_errors(void **state)
+{
+    fixture_t *f = *state;
+    group_protocol_t p;
+    coord_join_args_t a = join_args("", "c", &p);
+    coord_join_result_t r;
+    a.session_timeout_ms = 1000;
+    assert_int_equal(coord_join(&f->c, &a, 0, false, &r), COORD_DONE);
+    assert_int_equal(r.error, KL_ERR_INVALID_SESSION_TIMEOUT);
+    coord_join_result_free(&r);
+    a = join_args("", "c", &p);
+    a.group_id = "";
+    coord_join(&f->c, &a, 0, false, &r);
+    assert_int_equal(r.error, KL_ERR_INVALID_GROUP_ID);
+    coord_join_result_free(&r);
+    a = join_args("ghost", "c", &p);                     /* a member of no group */
+    coord_join(&f->c, &a, 0, false, &r);
+    assert_int_equal(r.error, KL_ERR_UNKNOWN_MEMBER_ID);
+    coord_join_result_free(&r);
+    /* refused joins leave no group behind */
+    coord_describe_result_t d;
+    assert_int_equal(coord_describe(&f->c, "g1", &d), KL_OK);
+    assert_string_equal(d.state, "Dead");
+    coord_describe_result_free(&d);
+}
+
+static void test_static_member(void **state)
+{
+    fixture_t *f = *state;
+    group_protocol_t p;
+    coord_join_args_t a = join_args("", "cs", &p);
+    a.group_instance_id = "host-1";
+    a.require_known_member_id = true;
+    coord_join_result_t r;
+    assert_int_equal(coord_join(&f->c, &a, 0, false, &r), COORD_DONE);
+    assert_int_equal(r.error, KL_OK);                   /* no MEMBER_ID_REQUIRED for static */
+    char id[128];
+    strcpy(id, r.member_id);
+    coord_join_result_free(&r);
+    coord_sync_result_t s;
+    group_assignment_t as[1] = { { .member_id = id, .assignment = (const uint8_t *)"P", .assignment_len = 1 } };
+    coord_sync_args_t sa = { .group_id = "g1", .member_id = id, .group_instance_id = "host-1",
+                             .generation_id = 1, .assignments = as, .assignment_count = 1 };
+    assert_int_equal(coord_sync(&f->c, &sa, 0, false, &s), COORD_DONE);
+    coord_sync_result_free(&s);
+    /* rejoin with its member id: keeps it, same generation (a follower-like rejoin of
+     * the leader rebalances, but alone it completes at once) */
+    a.member_id = id;
+    assert_int_equal(coord_join(&f->c, &a, 0, false, &r), COORD_DONE);
+    assert_string_equal(r.member_id, id);
+    coord_join_result_free(&r);
+    /* restart without the id: a new id, the old one is fenced */
+    a.member_id = "";
+    assert_int_equal(coord_join(&f->c, &a, 0, false, &r), COORD_DONE);
+    assert_int_equal(r.error, KL_OK);
+    assert_string_not_equal(r.member_id, id);
+    assert_int_equal(coord_heartbeat(&f->c, "g1", id, "host-1", r.generation_id),
+                     KL_ERR_FENCED_INSTANCE_ID);
+    coord_join_result_free(&r);
+}
+
+/* A and B in CompletingRebalance (generation 2), nobody synced yet. */
+static void make_completing_pair(fixture_t *f, char *a, char *b)
+{
+    coord_join_result_t ra, rb;
+    assert_int_equal(cjoin(f, "", "ca", 0, false, &ra), COORD_DONE);
+    strcpy(a, ra.member_id);
+    coord_join_result_free(&ra);
+    assert_int_equal(cjoin(f, "", "cb", 0, false, &rb), COORD_PENDING);
+    int64_t tb = rb.ticket;
+    assert_int_equal(cjoin(f, a, "ca", 0, false, &ra), COORD_DONE);
+    coord_join_result_free(&ra);
+    assert_int_equal(cjoin(f, "", "cb", tb, false, &rb), COORD_DONE);
+    strcpy(b, rb.member_id);
+    coord_join_result_free(&rb);
+}
+
+static void test_sync_final_attempt_gives_up(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_completing_pair(f, a, b);
+    coord_sync_result_t s;
+    assert_int_equal(csync(f, b, 2, NULL, 0, 0, false, &s), COORD_PENDING);
+    int64_t ts = s.ticket;
+    f->now += 30000;                                      /* the leader never syncs */
+    assert_int_equal(csync(f, b, 2, NULL, 0, ts, true, &s), COORD_DONE);
+    assert_int_equal(s.error, KL_ERR_REBALANCE_IN_PROGRESS);
+    coord_sync_result_free(&s);
+}
+
+static void test_parked_sync_answered_by_new_rebalance(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_completing_pair(f, a, b);
+    coord_sync_result_t s;
+    assert_int_equal(csync(f, b, 2, NULL, 0, 0, false, &s), COORD_PENDING);
+    int64_t ts = s.ticket;
+    coord_join_result_t rc;
+    assert_int_equal(cjoin(f, "", "cc", 0, false, &rc), COORD_PENDING);   /* C arrives */
+    assert_int_equal(csync(f, b, 2, NULL, 0, ts, false, &s), COORD_DONE);
+    assert_int_equal(s.error, KL_ERR_REBALANCE_IN_PROGRESS);
+    coord_sync_result_free(&s);
+}
+
+/* The answer is fixed when the leader syncs: a round that starts before the follower's
+ * retry must not turn its assignment into REBALANCE_IN_PROGRESS. */
+static void test_parked_sync_keeps_answer_given_at_leader_sync(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_completing_pair(f, a, b);
+    coord_sync_result_t s;
+    assert_int_equal(csync(f, b, 2, NULL, 0, 0, false, &s), COORD_PENDING);
+    int64_t ts = s.ticket;
+    group_assignment_t as[1] = { { .member_id = b, .assignment = (const uint8_t *)"PB", .assignment_len = 2 } };
+    assert_int_equal(csync(f, a, 2, as, 1, 0, false, &s), COORD_DONE);
+    coord_sync_result_free(&s);
+    coord_join_result_t rc;
+    assert_int_equal(cjoin(f, "", "cc", 0, false, &rc), COORD_PENDING);   /* C arrives */
+    assert_int_equal(csync(f, b, 2, NULL, 0, ts, false, &s), COORD_DONE);
+    assert_int_equal(s.error, KL_OK);
+    assert_memory_equal(s.assignment, "PB", 2);
+    coord_sync_result_free(&s);
+}
+
+static void test_abandoned_ticket_is_dropped_after_grace(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_stable_pair(f, a, b);
+    coord_join_result_t r;
+    assert_int_equal(cjoin(f, a, "ca", 0, false, &r), COORD_PENDING);
+    int64_t t = r.ticket;
+    f->now += 30000 + 60001;          /* deadline + grace: the connection is long gone */
+    coord_tick(&f->c);
+    assert_int_equal(cjoin(f, a, "ca", t, false, &r), COORD_DONE);
+    assert_int_equal(r.error, KL_ERR_UNKNOWN_MEMBER_ID);
+    coord_join_result_free(&r);
+}
+
+/* ---- offsets ----------------------------------------------------------------------- */
+
+static void expect_commit(const char *group, const char *topic, int32_t partition,
+                          int64_t offset, kl_err_t result)
+{
+    expect_string(mock_offset_store_commit, group_id, group);
+    expect_value(mock_offset_store_commit, count, 1);
+    expect_string(mock_offset_store_commit, topic, topic);
+    expect_value(mock_offset_store_commit, partition, partition);
+    expect_value(mock_offset_store_commit, offset, offset);
+    will_return(mock_offset_store_commit, result);
+}
+
+static void test_simple_commit_and_fetch(void **state)
+{
+    fixture_t *f = *state;
+    kl_offset_commit_t oc = { .topic = "t", .partition = 0, .offset = 42, .metadata = "m" };
+    expect_commit("solo", "t", 0, 42, KL_OK);
+    assert_int_equal(coord_commit_offsets(&f->c, "solo", -1, "", NULL, &oc, 1), KL_OK);
+    coord_offset_t o;
+    assert_int_equal(coord_fetch_offset(&f->c, "solo", "t", 0, &o), KL_OK);
+    assert_int_equal(o.offset, 42);
+    assert_string_equal(o.metadata, "m");
+    assert_int_equal(o.commit_timestamp_ms, f->now);
+    assert_int_equal(coord_fetch_offset(&f->c, "solo", "t", 1, &o), KL_OK);
+    assert_int_equal(o.offset, -1);                       /* never committed */
+    assert_int_equal(coord_fetch_offset(&f->c, "other", "t", 0, &o), KL_OK);
+    assert_int_equal(o.offset, -1);                       /* no such group */
+    oc.offset = 50;
+    expect_commit("solo", "t", 0, 50, KL_OK);
+    assert_int_equal(coord_commit_offsets(&f->c, "solo", -1, "", NULL, &oc, 1), KL_OK);
+    coord_fetch_offset(&f->c, "solo", "t", 0, &o);
+    assert_int_equal(o.offset, 50);
+}
+
+static void test_commit_store_failure_is_not_remembered(void **state)
+{
+    fixture_t *f = *state;
+    kl_offset_commit_t oc = { .topic = "t", .partition = 0, .offset = 7, .metadata = "" };
+    expect_commit("solo", "t", 0, 7, KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(coord_commit_offsets(&f->c, "solo", -1, "", NULL, &oc, 1),
+                     KL_ERR_KAFKA_STORAGE_ERROR);
+    coord_offset_t o;
+    coord_fetch_offset(&f->c, "solo", "t", 0, &o);
+    assert_int_equal(o.offset, -1);
+}
+
+static void test_member_commit_rules(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    kl_offset_commit_t oc = { .topic = "t", .partition = 1, .offset = 9, .metadata = NULL };
+    /* no group, a generation: from an old generation — refused, nothing stored */
+    assert_int_equal(coord_commit_offsets(&f->c, "g1", 3, "m", NULL, &oc, 1),
+                     KL_ERR_ILLEGAL_GENERATION);
+    make_stable_pair(f, a, b);
+    expect_commit("g1", "t", 1, 9, KL_OK);
+    assert_int_equal(coord_commit_offsets(&f->c, "g1", 2, b, NULL, &oc, 1), KL_OK);
+    assert_int_equal(coord_commit_offsets(&f->c, "g1", 1, b, NULL, &oc, 1),
+                     KL_ERR_ILLEGAL_GENERATION);
+    assert_int_equal(coord_commit_offsets(&f->c, "g1", 2, "who", NULL, &oc, 1),
+                     KL_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(coord_commit_offsets(&f->c, "g1", -1, "", NULL, &oc, 1),
+                     KL_ERR_UNKNOWN_MEMBER_ID);          /* simple commit, active group */
+    /* A (leader) rejoins, then B: CompletingRebalance refuses commits */
+    coord_join_result_t r;
+    cjoin(f, a, "ca", 0, false, &r);
+    int64_t ta = r.ticket;
+    expect_commit("g1", "t", 1, 9, KL_OK);              /* PreparingRebalance: allowed */
+    assert_int_equal(coord_commit_offsets(&f->c, "g1", 2, b, NULL, &oc, 1), KL_OK);
+    cjoin(f, b, "cb", 0, false, &r);
+    coord_join_result_free(&r);
+    cjoin(f, a, "ca", ta, false, &r);
+    coord_join_result_free(&r);
+    assert_string_equal(describe_state(f), "CompletingRebalance");
+    assert_int_equal(coord_commit_offsets(&f->c, "g1", 3, b, NULL, &oc, 1),
+                     KL_ERR_REBALANCE_IN_PROGRESS);
+}
+
+static kl_err_t collect(void *arg, const char *topic, int32_t partition,
+                        const coord_offset_t *off)
+{
+    char *buf = arg;
+    char line[64];
+    int n = 0;
+    line[n++] = topic[0];
+    line[n++] = (char)('0' + partition);
+    line[n++] = '=';
+    line[n++] = (char)('0' + off->offset);
+    line[n++] = ';';
+    line[n] = '\0';
+    strcat(buf, line);
+    return KL_OK;
+}
+
+static void test_load_all_replays_commits_and_tombstones(void **state)
+{
+    (void)state;
+    kl_offset_record_t recs[] = {
+        { .group_id = "ga", .commit = { "t", 0, 1, "" }, .commit_timestamp_ms = 5 },
+        { .group_id = "ga", .commit = { "t", 1, 2, "" }, .commit_timestamp_ms = 5 },
+        { .group_id = "gone", .commit = { "t", 0, 3, "" }, .commit_timestamp_ms = 5 },
+        { .group_id = "ga", .commit = { "t", 0, 4, "x" }, .commit_timestamp_ms = 6 },
+        { .group_id = "gone", .group_deleted = true },
+    };
+    fixture_t *f = fixture_new(0, recs, 5);
+    coord_offset_t o;
+    coord_fetch_offset(&f->c, "ga", "t", 0, &o);
+    assert_int_equal(o.offset, 4);                        /* the later commit wins */
+    assert_string_equal(o.metadata, "x");
+    assert_int_equal(o.commit_timestamp_ms, 6);
+    coord_fetch_offset(&f->c, "gone", "t", 0, &o);
+    assert_int_equal(o.offset, -1);
+    char buf[128] = "";
+    assert_int_equal(coord_fetch_all_offsets(&f->c, "ga", collect, buf), KL_OK);
+    assert_string_equal(buf, "t0=4;t1=2;");
+    coord_describe_result_t d;
+    coord_describe(&f->c, "ga", &d);
+    assert_string_equal(d.state, "Empty");                /* a group known by its offsets */
+    coord_describe_result_free(&d);
+    coord_close(&f->c);
+    test_free(f);
+}
+
+static void test_load_all_failure_fails_init(void **state)
+{
+    (void)state;
+    coord_t c;
+    int64_t now = 0;
+    kl_clock_t clock = { .self = &now, .now_ms = fake_now_ms };
+    group_id_source_t ids = { 0 };                        /* built-in id source */
+    coord_config_t cfg = coord_config_default();
+    will_return(mock_offset_store_load_all, KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(coord_init(&c, &cfg, clock, mock_offset_store(NULL), ids),
+                     KL_ERR_KAFKA_STORAGE_ERROR);
+}
+
+/* ---- describe, list, delete ------------------------------------------------------------ */
+
+static void test_describe_by_state(void **state)
+{
+    fixture_t *f = *state;
+    coord_describe_result_t d;
+    assert_int_equal(coord_describe(&f->c, "g1", &d), KL_OK);
+    assert_string_equal(d.state, "Dead");
+    assert_string_equal(d.protocol_type, "");
+    assert_int_equal(d.member_count, 0);
+    coord_describe_result_free(&d);
+    char a[128], b[128];
+    make_stable_pair(f, a, b);
+    coord_describe(&f->c, "g1", &d);
+    assert_string_equal(d.state, "Stable");
+    assert_string_equal(d.protocol_type, "consumer");
+    assert_string_equal(d.protocol_name, "range");
+    assert_int_equal(d.member_count, 2);
+    assert_string_equal(d.members[1].member_id, b);
+    assert_string_equal(d.members[1].client_id, "cb");
+    assert_string_equal(d.members[1].client_host, "/127.0.0.1");
+    assert_memory_equal(d.members[1].metadata, "cb", 2);
+    assert_memory_equal(d.members[1].assignment, "P1", 2);
+    coord_describe_result_free(&d);
+    coord_leave(&f->c, "g1", b, NULL);
+    coord_describe(&f->c, "g1", &d);
+    assert_string_equal(d.state, "PreparingRebalance");
+    assert_string_equal(d.protocol_name, "");             /* shown only when Stable */
+    assert_int_equal(d.member_count, 1);
+    assert_null(d.members[0].metadata);
+    coord_describe_result_free(&d);
+}
+
+static void list_visit(void *arg, const char *group_id, const char *protocol_type,
+                       const char *state)
+{
+    char *buf = arg;
+    strcat(buf, group_id);
+    strcat(buf, ":");
+    strcat(buf, protocol_type);
+    strcat(buf, ":");
+    strcat(buf, state);
+    strcat(buf, ";");
+}
+
+static void test_list_groups(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_stable_pair(f, a, b);
+    kl_offset_commit_t oc = { .topic = "t", .partition = 0, .offset = 1, .metadata = "" };
+    expect_commit("solo", "t", 0, 1, KL_OK);
+    coord_commit_offsets(&f->c, "solo", -1, "", NULL, &oc, 1);
+    char buf[256] = "";
+    coord_list(&f->c, list_visit, buf);
+    assert_string_equal(buf, "g1:consumer:Stable;solo::Empty;");
+}
+
+static void test_delete_groups(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(coord_delete(&f->c, "g1"), KL_ERR_GROUP_ID_NOT_FOUND);
+    char a[128], b[128];
+    make_stable_pair(f, a, b);
+    assert_int_equal(coord_delete(&f->c, "g1"), KL_ERR_NON_EMPTY_GROUP);
+    kl_offset_commit_t oc = { .topic = "t", .partition = 0, .offset = 1, .metadata = "" };
+    expect_commit("g1", "t", 0, 1, KL_OK);
+    coord_commit_offsets(&f->c, "g1", 2, a, NULL, &oc, 1);
+    coord_leave(&f->c, "g1", a, NULL);
+    coord_leave(&f->c, "g1", b, NULL);
+    assert_string_equal(describe_state(f), "Empty");
+    /* the store refuses: the group and its offsets stay */
+    expect_string(mock_offset_store_delete_group, group_id, "g1");
+    will_return(mock_offset_store_delete_group, KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(coord_delete(&f->c, "g1"), KL_ERR_KAFKA_STORAGE_ERROR);
+    coord_offset_t o;
+    coord_fetch_offset(&f->c, "g1", "t", 0, &o);
+    assert_int_equal(o.offset, 1);
+    expect_string(mock_offset_store_delete_group, group_id, "g1");
+    will_return(mock_offset_store_delete_group, KL_OK);
+    assert_int_equal(coord_delete(&f->c, "g1"), KL_OK);
+    assert_string_equal(describe_state(f), "Dead");
+    coord_fetch_offset(&f->c, "g1", "t", 0, &o);
+    assert_int_equal(o.offset, -1);
+    assert_int_equal(coord_delete(&f->c, "g1"), KL_ERR_GROUP_ID_NOT_FOUND);
+}
+
+static void test_invalid_group_ids(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(coord_heartbeat(&f->c, "", "m", NULL, 1), KL_ERR_INVALID_GROUP_ID);
+    assert_int_equal(coord_leave(&f->c, "", "m", NULL), KL_ERR_INVALID_GROUP_ID);
+    assert_int_equal(coord_heartbeat(&f->c, "g1", "m", NULL, 1), KL_ERR_UNKNOWN_MEMBER_ID);
+    coord_offset_t o;
+    assert_int_equal(coord_fetch_offset(&f->c, NULL, "t", 0, &o), KL_ERR_INVALID_GROUP_ID);
+    assert_int_equal(coord_delete(&f->c, NULL), KL_ERR_INVALID_GROUP_ID);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_two_member_rebalance_with_initial_delay, setup_delay, teardown),
+        cmocka_unit_test_setup_teardown(test_second_member_joins_stable_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_leaves_survivor_rebalances, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_member_expires_survivor_gets_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_final_attempt_ends_round_without_laggard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_after_deadline_ends_round, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tick_answers_parked_join_at_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parked_join_of_member_that_left, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_tickets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_id_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_join_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_static_member, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_final_attempt_gives_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parked_sync_answered_by_new_rebalance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parked_sync_keeps_answer_given_at_leader_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abandoned_ticket_is_dropped_after_grace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_simple_commit_and_fetch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_store_failure_is_not_remembered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_commit_rules, setup, teardown),
+        cmocka_unit_test(test_load_all_replays_commits_and_tombstones),
+        cmocka_unit_test(test_load_all_failure_fails_init),
+        cmocka_unit_test_setup_teardown(test_describe_by_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_group_ids, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
