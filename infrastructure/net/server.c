@@ -503,8 +503,13 @@ static void server_tick(kl_server_t *s)
     if (now < s->next_tick_ms)
         return;
     s->next_tick_ms = now + s->opts.tick_interval_ms;
-    if (s->handler.on_tick != NULL)
+    if (s->handler.on_tick != NULL) {
         s->handler.on_tick(s->handler.arg, now);
+        /* A tick can decide what parked requests wait for (a session expiry ends a
+         * join round): owe every parked request a retry, as a dispatch would. Cost:
+         * one extra attempt per parked request per tick. */
+        s->seq++;
+    }
 }
 
 static int64_t server_min(int64_t a, int64_t b) { return a < b ? a : b; }
