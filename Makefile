@@ -25,7 +25,7 @@ BROKER    := $(BUILD)/klamm
 DEB_PKGS  := gcc make libc6-dev zlib1g-dev libcmocka-dev uthash-dev python3 python3-yaml \
 	     python3-kafka kcat nodejs npm
 
-.PHONY: all help deps build run test unit integration asan valgrind cov clean check-layers
+.PHONY: all help deps build run test unit integration asan valgrind cov clean check-layers check-docs
 
 all: build
 
@@ -37,6 +37,7 @@ help:
 	@echo "make asan         unit + integration under AddressSanitizer + UBSan"
 	@echo "make deps         install what a fresh Debian machine lacks"
 	@echo "make check-layers the dependency rule of project.yml"
+	@echo "make check-docs   every file:function the docs name still exists"
 	@echo "make valgrind     unit tests under valgrind memcheck (leaks are errors)"
 	@echo "make cov          line/branch coverage per layer from unit tests, with floors"
 	@echo "make clean        remove build/"
@@ -82,7 +83,10 @@ run: deps build
 	./$(BROKER) $(if $(wildcard server.properties),server.properties,)
 
 # ---- tests --------------------------------------------------------------------
-test: deps build check-layers unit integration
+test: deps build check-layers check-docs unit integration
+
+check-docs:
+	@$(PYTHON) test/tools/check_docs.py
 
 check-layers:
 	@$(PYTHON) test/tools/check_layers.py project.yml
