@@ -1,6 +1,7 @@
 /*
- * src/main.c — the composition root: configuration → log directory (storage adapter)
- * → broker (use cases) → protocol dispatch → poll server. Nothing else in Klamm knows
+ * src/main.c — the composition root: configuration → log directory and offset log
+ * (storage adapters) → broker and group coordinator (use cases) → protocol dispatch →
+ * poll server. Nothing else in Klamm knows
  * which concrete adapter sits behind a port; this file is where that is decided.
  * Layer: src. May touch: every layer. The only file with global mutable state: the
  * stop flag a signal handler sets.
@@ -14,12 +15,14 @@
 #include <string.h>
 
 #include "application/broker.h"
+#include "application/group_coordinator.h"
 #include "infrastructure/clock.h"
 #include "infrastructure/config.h"
 #include "infrastructure/logging.h"
 #include "infrastructure/net/server.h"
 #include "infrastructure/protocol/api.h"
 #include "infrastructure/storage/log_dir.h"
+#include "infrastructure/storage/offset_log.h"
 
 /* Set by SIGINT/SIGTERM; server_run polls it between iterations. */
 static volatile sig_atomic_t main_stop_requested = 0;
@@ -35,7 +38,9 @@ typedef struct klamm_app {
     kl_config_t config;
     kl_log_t log;
     kl_log_dir_t *log_dir;
+    offset_log_t *offsets;
     kl_broker_t broker;
+    coord_t coord;              /* must not move after coord_init: lives here for good */
 } klamm_app_t;
 
 static kl_reply_t main_on_frame(void *arg, kl_request_t *req, uint8_t *frame, size_t len,
@@ -43,6 +48,7 @@ static kl_reply_t main_on_frame(void *arg, kl_request_t *req, uint8_t *frame, si
 {
     klamm_app_t *app = arg;
     req->broker = &app->broker;
+    req->coord = &app->coord;
     req->log = &app->log;
     return protocol_dispatch(req, frame, len, out);
 }
@@ -51,6 +57,7 @@ static void main_on_tick(void *arg, int64_t now_ms)
 {
     klamm_app_t *app = arg;
     log_dir_tick(app->log_dir, now_ms);
+    coord_tick(&app->coord);    /* session expiry, overdue rebalances */
 }
 
 static void main_install_signals(void)
@@ -96,6 +103,19 @@ int main(int argc, char **argv)
         goto out_dir;
     }
 
+    /* Committed offsets: write(2) per commit survives kill -9 (the page cache is the
+     * kernel's); fsync follows the log flush policy, as Kafka's __consumer_offsets. */
+    offset_log_options_t oopts = offset_log_options_default();
+    if (offset_log_open(&app.offsets, app.config.storage.log_dir, &oopts, &app.log) != KL_OK)
+        goto out_broker;
+    coord_config_t ccfg = coord_config_default();
+    group_id_source_t ids = { 0 };
+    err = coord_init(&app.coord, &ccfg, clock_real(), offset_log_store(app.offsets), ids);
+    if (err != KL_OK) {
+        KL_LOG_ERR(&app.log, "main", "cannot load committed offsets: %s", kl_err_name(err));
+        goto out_offsets;
+    }
+
     kl_server_options_t opts = {
         .host = app.config.listener_host,
         .port = app.config.listener_port,
@@ -106,7 +126,7 @@ int main(int argc, char **argv)
     kl_frame_handler_t handler = { .arg = &app, .on_frame = main_on_frame,
                                    .on_tick = main_on_tick, .on_disconnect = NULL };
     if (server_open(&server, &opts, handler, &app.log) != KL_OK)
-        goto out_broker;
+        goto out_coord;
 
     main_install_signals();
     KL_LOG_INF(&app.log, "main", "Klamm node %d ready: PLAINTEXT://%s:%d, log.dirs=%s",
@@ -115,6 +135,10 @@ int main(int argc, char **argv)
     rc = server_run(server, &main_stop_requested) == KL_OK ? 0 : 1;
     KL_LOG_INF(&app.log, "main", "shutting down");
     server_close(server);
+out_coord:
+    coord_close(&app.coord);
+out_offsets:
+    offset_log_close(app.offsets);
 out_broker:
     broker_close(&app.broker);
 out_dir:

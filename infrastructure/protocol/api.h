@@ -44,9 +44,14 @@ typedef enum kl_reply {
     KL_REPLY_CLOSE,        /* protocol violation: log it and close the connection */
 } kl_reply_t;
 
+/* The group coordinator (application/group_coordinator.h); only the consumer-group
+ * handlers (api_join_group.c and friends) look inside it. */
+struct coord;
+
 /* Everything a handler may use. */
 typedef struct kl_request {
     kl_broker_t *broker;
+    struct coord *coord;         /* the group coordinator, for the consumer-group APIs */
     const kl_log_t *log;
     kl_request_header_t header;
     bool flexible;               /* api_version >= the API's flexible-from */
@@ -106,6 +111,16 @@ kl_reply_t produce_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out
 kl_reply_t fetch_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
 kl_reply_t list_offsets_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
 kl_reply_t create_topics_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
+kl_reply_t find_coordinator_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
+kl_reply_t join_group_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
+kl_reply_t sync_group_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
+kl_reply_t heartbeat_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
+kl_reply_t leave_group_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
+kl_reply_t offset_commit_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
+kl_reply_t offset_fetch_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
+kl_reply_t describe_groups_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
+kl_reply_t list_groups_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
+kl_reply_t delete_groups_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
 
 /* ApiVersions in the v0 layout with UNSUPPORTED_VERSION, as Kafka answers a version it
  * does not know (KIP-511). Writes the body only. */
