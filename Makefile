@@ -25,7 +25,7 @@ BROKER    := $(BUILD)/klamm
 DEB_PKGS  := gcc make libc6-dev zlib1g-dev libcmocka-dev uthash-dev python3 python3-yaml \
 	     python3-kafka kcat nodejs npm
 
-.PHONY: all help deps build run test unit integration asan valgrind cov clean check-layers check-docs
+.PHONY: all help deps build run test unit integration asan valgrind cov bench clean check-layers check-docs
 
 all: build
 
@@ -40,6 +40,7 @@ help:
 	@echo "make check-docs   every file:function the docs name still exists"
 	@echo "make valgrind     unit tests under valgrind memcheck (leaks are errors)"
 	@echo "make cov          line/branch coverage per layer from unit tests, with floors"
+	@echo "make bench        throughput/latency vs librdkafka's mock broker (BENCH_SCALE=0.1 for a quick run)"
 	@echo "make clean        remove build/"
 
 # ---- dependencies -------------------------------------------------------------
@@ -110,6 +111,16 @@ cov:
 	@rm -rf build-cov
 	@$(MAKE) --no-print-directory BUILD=build-cov OPT="-O0 -g --coverage" LDFLAGS=--coverage unit >/dev/null
 	@$(PYTHON) test/tools/coverage.py build-cov/obj
+
+# ---- benchmark: Klamm and librdkafka's in-memory mock broker, side by side ----------
+BENCH_TOOL := $(BUILD)/klamm_bench
+
+bench: build $(BENCH_TOOL)
+	@bash test/bench/run.sh $(abspath $(BROKER)) $(abspath $(BENCH_TOOL))
+
+$(BENCH_TOOL): test/bench/klamm_bench.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g -o $@ $< -lrdkafka -lpthread
 
 clean:
 	rm -rf build build-asan build-cov

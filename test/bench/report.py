@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""report.py — turns klamm_bench's JSON lines (one per run) into the `make bench` table.
+
+    report.py RESULTS.jsonl     medians per scenario and broker: tables, then JSON lines
+    report.py --brief < LINE    one line's figures in a few words (progress output)
+"""
+import json
+import statistics
+import sys
+
+MOCK_RETENTION = "mock keeps ~5 MiB/partition"
+
+
+def brief(line):
+    r = json.loads(line)
+    if r.get("crashed"):
+        return "FAILED (no result, exit %s)" % r.get("exit")
+    parts = ["ok" if r.get("ok") else "NOT OK"]
+    if r.get("produce"):
+        parts.append("produce %.0f msg/s p99 %.1f ms failed %d"
+                     % (r["p_msgs_per_s"], r["p_p99_ms"], r["p_failed"]))
+    if r.get("consume"):
+        parts.append("consume %.0f msg/s missing %d (retention %d) dup %d corrupt %d%s"
+                     % (r["c_msgs_per_s"], r["c_missing"], r["c_log_start"], r["c_duplicate"],
+                        r["c_corrupt"], " TIMEOUT" if r["c_timed_out"] else ""))
+    if "vm_hwm_kib" in r:
+        parts.append("VmHWM %d MiB" % (r["vm_hwm_kib"] // 1024))
+    return "; ".join(parts)
+
+
+def median(runs, key):
+    vals = [r[key] for r in runs if key in r and r[key] is not None]
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v, spec="%.0f"):
+    return "-" if v is None else spec % v
+
+
+def table(header, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = lambda cells: " | ".join(str(c).ljust(w) for c, w in zip(cells, widths))
+    print(line(header))
+    print("-+-".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
+    print()
+
+
+def main(path):
+    runs, machine, startups = [], {}, []
+    with open(path) as f:
+        for text in f:
+            text = text.strip()
+            if not text:
+                continue
+            r = json.loads(text)
+            if r.get("machine"):
+                machine = r
+            elif r.get("mode") == "startup":
+                startups.append(r)
+            else:
+                runs.append(r)
+
+    groups = {}  # (scenario, broker) -> runs, in first-seen order
+    for r in runs:
+        groups.setdefault((r["scenario"], r["broker"]), []).append(r)
+
+    summary = {}
+    for (scen, broker), rs in groups.items():
+        good = [r for r in rs if r.get("ok")]
+        use = good or [r for r in rs if not r.get("crashed")]
+        s = {"scenario": scen, "broker": broker, "runs": len(rs), "ok_runs": len(good)}
+        for key in ("records", "size", "partitions", "producers", "consume_mode"):
+            if use and key in use[0]:
+                s[key] = use[0][key]
+        for key in ("p_msgs_per_s", "p_mb_per_s", "p_p50_ms", "p_p99_ms", "p_max_ms",
+                    "p_failed", "c_msgs_per_s", "c_mb_per_s", "c_first_ms", "c_received",
+                    "c_missing", "c_duplicate", "c_corrupt", "c_log_start", "vm_hwm_kib"):
+            m = median(use, key)
+            if m is not None:
+                s[key] = m
+        s["produce"] = any(r.get("produce") for r in use)
+        s["consume"] = any(r.get("consume") for r in use)
+        summary[(scen, broker)] = s
+
+    print("Klamm benchmark — %s cores (nproc), %s repetitions per row, median shown, "
+          "BENCH_SCALE=%s" % (machine.get("nproc", "?"), machine.get("reps", "?"),
+                              machine.get("scale", "?")))
+    print("msgs/s and MB/s count values only (1 MB = 10^6 B); latency = enqueue -> delivery "
+          "report per record, acks=all,\nlinger.ms=5, batch.num.messages=10000, "
+          "queue.buffering.max.messages=200000 (so under full load it is mostly queueing).")
+    print("The mock is librdkafka's in-process mock cluster: same client, same settings, "
+          "same loopback TCP, but it runs\ninside the benchmark process (shares its CPU) and "
+          "does not write to disk.\n")
+
+    def ratio(scen, key):
+        k, m = summary.get((scen, "klamm")), summary.get((scen, "mock"))
+        if not k or not m or not k["ok_runs"] or not m["ok_runs"]:
+            return "-"
+        if k.get(key) is None or not m.get(key):
+            return "-"
+        return "%.2f" % (k[key] / m[key])
+
+    def okcol(s):
+        return "%d/%d" % (s["ok_runs"], s["runs"])
+
+    compared = [sc for sc in dict.fromkeys(k[0] for k in summary) if (sc, "mock") in summary]
+    only = [sc for sc in dict.fromkeys(k[0] for k in summary) if (sc, "mock") not in summary]
+
+    rows = []
+    for scen in compared:
+        for broker in ("klamm", "mock"):
+            s = summary.get((scen, broker))
+            if not s or not s["produce"]:
+                continue
+            rows.append([scen, broker, fmt(s.get("p_msgs_per_s")), fmt(s.get("p_mb_per_s"), "%.1f"),
+                         fmt(s.get("p_p50_ms"), "%.1f"), fmt(s.get("p_p99_ms"), "%.1f"),
+                         fmt(s.get("p_max_ms"), "%.1f"),
+                         ratio(scen, "p_msgs_per_s") if broker == "klamm" else "",
+                         fmt(s["vm_hwm_kib"] / 1024 if "vm_hwm_kib" in s else None, "%.0f"),
+                         okcol(s)])
+    print("PRODUCE")
+    table(["scenario", "broker", "msgs/s", "MB/s", "p50 ms", "p99 ms", "max ms",
+           "ratio Klamm/mock", "broker RSS MiB", "ok runs"], rows)
+
+    rows = []
+    for scen in compared:
+        for broker in ("klamm", "mock"):
+            s = summary.get((scen, broker))
+            if not s or not s["consume"]:
+                continue
+            held = s.get("c_log_start", 0)
+            if held:
+                rows.append([scen, broker, s.get("consume_mode", ""),
+                             "n/a: %s, held %d of %d records"
+                             % (MOCK_RETENTION, s["records"] - held, s["records"]),
+                             "", "", "", "", okcol(s)])
+                continue
+            if not s["ok_runs"]:
+                rows.append([scen, broker, s.get("consume_mode", ""), "FAILED", "", "",
+                             "missing %s dup %s corrupt %s" % (fmt(s.get("c_missing")),
+                                                               fmt(s.get("c_duplicate")),
+                                                               fmt(s.get("c_corrupt"))),
+                             "-" if broker == "klamm" else "", okcol(s)])
+                continue
+            mock = summary.get((scen, "mock"), {})
+            comparable = not mock.get("c_log_start")
+            verdict = "missing %d dup %d corrupt %d" % (s.get("c_missing", -1),
+                                                        s.get("c_duplicate", -1),
+                                                        s.get("c_corrupt", -1))
+            rows.append([scen, broker, s.get("consume_mode", ""), fmt(s.get("c_msgs_per_s")),
+                         fmt(s.get("c_mb_per_s"), "%.1f"), fmt(s.get("c_first_ms"), "%.1f"),
+                         verdict,
+                         (ratio(scen, "c_msgs_per_s") if comparable else "n/a (mock evicted)")
+                         if broker == "klamm" else "", okcol(s)])
+    print("CONSUME (read back from offset 0 and verified; compared only where the data fits "
+          "the mock's ~5 MiB per partition)")
+    table(["scenario", "broker", "mode", "msgs/s", "MB/s", "first rec ms", "verified",
+           "ratio Klamm/mock", "ok runs"], rows)
+
+    rows = []
+    for scen in only:
+        s = summary[(scen, "klamm")]
+        rows.append([scen, fmt(s.get("p_msgs_per_s")), fmt(s.get("p_mb_per_s"), "%.1f"),
+                     fmt(s.get("p_p50_ms"), "%.1f"), fmt(s.get("p_p99_ms"), "%.1f"),
+                     fmt(s.get("p_max_ms"), "%.1f"), fmt(s.get("c_msgs_per_s")),
+                     "missing %s dup %s corrupt %s" % (fmt(s.get("c_missing")),
+                                                       fmt(s.get("c_duplicate")),
+                                                       fmt(s.get("c_corrupt")))
+                     if s["consume"] else "-",
+                     fmt(s["vm_hwm_kib"] / 1024 if "vm_hwm_kib" in s else None),
+                     okcol(s)])
+    if rows:
+        print("KLAMM ONLY (scaling; fill and restart-verify belong to the startup row)")
+        table(["scenario", "produce msgs/s", "MB/s", "p50 ms", "p99 ms", "max ms",
+               "consume msgs/s", "verified", "broker RSS MiB", "ok runs"], rows)
+
+    if startups:
+        good = [r for r in startups if "startup_ms" in r]
+        scen = startups[0]["scenario"]
+        print("STARTUP (exec -> port accepts; Klamm only): %s" % scen)
+        if good:
+            print("  median %.1f ms (runs: %s), SIGTERM -> exit median %.1f ms, "
+                  "VmHWM when ready %.0f MiB, exit codes %s\n"
+                  % (statistics.median(r["startup_ms"] for r in good),
+                     ", ".join("%.1f" % r["startup_ms"] for r in good),
+                     statistics.median(r["stop_ms"] for r in good),
+                     statistics.median(r["vm_hwm_kib"] for r in good) / 1024,
+                     ",".join(str(r["exit_code"]) for r in good)))
+        else:
+            print("  FAILED: the broker never accepted connections\n")
+        summary[("startup", "klamm")] = {
+            "scenario": scen, "broker": "klamm", "runs": len(startups), "ok_runs": len(good),
+            "startup_ms": statistics.median(r["startup_ms"] for r in good) if good else None,
+            "stop_ms": statistics.median(r["stop_ms"] for r in good) if good else None}
+
+    print("JSON (medians)")
+    print(json.dumps({"nproc": machine.get("nproc"), "scale": machine.get("scale"),
+                      "reps": machine.get("reps")}))
+    for s in summary.values():
+        print(json.dumps(s, sort_keys=True))
+    failed = [s for s in summary.values() if s["ok_runs"] < s["runs"]]
+    if failed:
+        print("\nNOT OK: %s" % ", ".join("%s/%s (%d of %d runs)" % (s["scenario"], s["broker"],
+                                          s["runs"] - s["ok_runs"], s["runs"]) for s in failed))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 2 and sys.argv[1] == "--brief":
+        print(brief(sys.stdin.read().strip()))
+    elif len(sys.argv) == 2:
+        main(sys.argv[1])
+    else:
+        sys.exit(__doc__)
