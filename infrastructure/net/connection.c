@@ -19,6 +19,10 @@ void conn_init(kl_conn_t *c, uint64_t id, int fd, const char *peer, int32_t max_
     c->id = id;
     c->fd = fd;
     snprintf(c->peer, sizeof c->peer, "%s", peer != NULL ? peer : "?");
+    /* Kafka names a member's host "/" + address (InetAddress.toString): drop the port. */
+    const char *colon = strrchr(c->peer, ':');
+    int host_len = colon != NULL ? (int)(colon - c->peer) : (int)strlen(c->peer);
+    snprintf(c->client_host, sizeof c->client_host, "/%.*s", host_len, c->peer);
     c->max_frame = max_frame > 0 ? (size_t)max_frame : 1;
     wr_init(&c->wq);
     wr_init(&c->out);

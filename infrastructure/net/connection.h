@@ -40,6 +40,7 @@ typedef struct kl_conn {
     uint64_t id;
     int fd;                    /* owned by the server; -1 for in-memory tests */
     char peer[64];             /* "ip:port", for log lines */
+    char client_host[64];      /* "/ip", as Kafka shows a member's host (DescribeGroups) */
     size_t max_frame;          /* socket.request.max.bytes (payload, without the prefix) */
 
     uint8_t *rbuf;             /* read buffer, allocated on first read */

@@ -300,6 +300,7 @@ static void server_attempt(kl_server_t *s, kl_conn_t *c, bool first)
     memset(&req, 0, sizeof req);
     req.log = s->log;
     req.conn_id = c->id;
+    req.client_host = c->client_host;
     req.now_ms = clock_monotonic_ms();
     if (first) {
         s->seq++;

@@ -63,6 +63,7 @@ typedef struct kl_request {
                                     every retry of that request (0 on the first attempt):
                                     lets JoinGroup find the join it started */
     uint64_t conn_id;            /* which connection (logging, groups) */
+    const char *client_host;     /* "/ip" of the peer (JoinGroup records it); may be NULL */
 } kl_request_t;
 
 typedef kl_reply_t (*kl_api_handler_fn)(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
