@@ -25,7 +25,7 @@ BROKER    := $(BUILD)/klamm
 DEB_PKGS  := gcc make libc6-dev zlib1g-dev libcmocka-dev uthash-dev python3 python3-yaml \
 	     python3-kafka kcat nodejs npm
 
-.PHONY: all help deps build run test unit integration asan valgrind cov bench clean check-layers check-docs
+.PHONY: all help deps build run test unit integration asan valgrind cov bench debug gdb-test clean check-layers check-docs
 
 all: build
 
@@ -40,6 +40,8 @@ help:
 	@echo "make check-docs   every file:function the docs name still exists"
 	@echo "make valgrind     unit tests under valgrind memcheck (leaks are errors)"
 	@echo "make cov          line/branch coverage per layer from unit tests, with floors"
+	@echo "make debug        build-debug/klamm with -O0 -g3, for stepping in gdb"
+	@echo "make gdb-test     the gdb walk-through (test/gdb/walkthrough.gdb), checked stop by stop"
 	@echo "make bench        throughput/latency vs librdkafka's mock broker (BENCH_SCALE=0.1 for a quick run)"
 	@echo "make clean        remove build/"
 
@@ -84,7 +86,7 @@ run: deps build
 	./$(BROKER) $(if $(wildcard server.properties),server.properties,)
 
 # ---- tests --------------------------------------------------------------------
-test: deps build check-layers check-docs unit integration
+test: deps build check-layers check-docs unit integration gdb-test
 
 check-docs:
 	@$(PYTHON) test/tools/check_docs.py
@@ -112,6 +114,13 @@ cov:
 	@$(MAKE) --no-print-directory BUILD=build-cov OPT="-O0 -g --coverage" LDFLAGS=--coverage unit >/dev/null
 	@$(PYTHON) test/tools/coverage.py build-cov/obj
 
+# ---- debugging -----------------------------------------------------------------
+debug:
+	$(MAKE) --no-print-directory BUILD=build-debug OPT="-O0 -g3" build
+
+gdb-test: debug
+	@bash test/gdb/run_walkthrough.sh build-debug/klamm
+
 # ---- benchmark: Klamm and librdkafka's in-memory mock broker, side by side ----------
 BENCH_TOOL := $(BUILD)/klamm_bench
 
@@ -123,4 +132,4 @@ $(BENCH_TOOL): test/bench/klamm_bench.c
 	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g -o $@ $< -lrdkafka -lpthread
 
 clean:
-	rm -rf build build-asan build-cov
+	rm -rf build build-asan build-cov build-debug
