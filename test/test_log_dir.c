@@ -1,7 +1,8 @@
 /*
  * test/test_log_dir.c — unit tests of infrastructure/storage/log_dir.c through the
  * log_store port: the directory and its lock, topic create/load, partitions that append,
- * read and survive a close (and a torn tail, with its log line), rolling, the flush tick.
+ * read and survive a close (and a torn tail at every byte, with its log line), a corrupt
+ * batch in an older segment reported on read, stray files, rolling, the flush tick.
  * Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
@@ -332,6 +333,140 @@ static void test_tick_flushes_after_interval(void **state)
     log_dir_close(d);
 }
 
+/* Append `n` batches of 2 records to partition t-0 through the port (a fresh directory). */
+static void fill_partition(fixture_t *f, uint8_t batches[][512], size_t *sizes, int n)
+{
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    void *log = NULL;
+    kl_partition_offsets_t offs;
+    assert_int_equal(s.partition_open(s.self, "t", 0, &log, &offs), KL_OK);
+    for (int i = 0; i < n; i++) {
+        sizes[i] = make_batch(batches[i], 2 * i, 2, 100 + 2 * i);
+        assert_int_equal(s.append(s.self, log, batches[i], sizes[i]), KL_OK);
+    }
+    log_dir_close(d);
+}
+
+/* Read offset `o` through the port with max_bytes 1: exactly batch o / 2. */
+static void expect_port_read(kl_log_store_t *s, void *log, int64_t o, uint8_t batches[][512], size_t *sizes)
+{
+    test_buf_t b = { 0 };
+    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    size_t n = 0;
+    assert_int_equal(s->read(s->self, log, o, 1, &sink, &n), KL_OK);
+    assert_int_equal(n, sizes[o / 2]);
+    assert_memory_equal(b.data, batches[o / 2], n);
+    free(b.data);
+}
+
+/* Rule 2-3 through the port: cut the last batch at every byte; partition_open reports the
+ * valid prefix as the log end (and high watermark), the next append continues there. */
+static void test_torn_tail_at_every_byte_through_the_port(void **state)
+{
+    fixture_t *f = *state;
+    enum { N = 4 };
+    uint8_t batches[N][512];
+    size_t sizes[N];
+    fill_partition(f, batches, sizes, N);
+    char path[KL_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/t-0/00000000000000000000.log", f->cfg.log_dir);
+    int64_t last_pos = (int64_t)(sizes[0] + sizes[1] + sizes[2]);
+    for (int64_t cut = last_pos; cut < last_pos + (int64_t)sizes[N - 1]; cut++) {
+        assert_int_equal(truncate(path, (off_t)cut), 0);
+        kl_log_dir_t *d = open_dir(f);
+        kl_log_store_t s = log_dir_store(d);
+        void *log = NULL;
+        kl_partition_offsets_t offs = { -1, -1, -1 };
+        assert_int_equal(s.partition_open(s.self, "t", 0, &log, &offs), KL_OK);
+        assert_int_equal(offs.log_start, 0);
+        assert_int_equal(offs.log_end, 2 * (N - 1));
+        assert_int_equal(offs.high_watermark, 2 * (N - 1));
+        assert_int_equal(s.append(s.self, log, batches[N - 1], sizes[N - 1]), KL_OK);
+        for (int64_t o = 0; o < 2 * N; o++)
+            expect_port_read(&s, log, o, batches, sizes);
+        log_dir_close(d);
+    }
+    char cut_at[64];
+    snprintf(cut_at, sizeof cut_at, "torn or corrupt batch at position %lld", (long long)last_pos);
+    assert_true(log_says(f, cut_at));
+}
+
+/* Rule 7 through the port: a corrupt batch in an OLDER segment (not scanned at open) is
+ * answered CORRUPT_MESSAGE with a log line naming the file and the position. */
+static void test_corrupt_older_segment_reported_through_the_port(void **state)
+{
+    fixture_t *f = *state;
+    enum { N = 12 };
+    f->cfg.segment_bytes = 400;                       /* several segments */
+    uint8_t batches[N][512];
+    size_t sizes[N];
+    fill_partition(f, batches, sizes, N);
+    char path[KL_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/t-0/00000000000000000000.log", f->cfg.log_dir);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    long pos = (long)sizes[0];                        /* batch 1 (offsets 2, 3), a record byte */
+    assert_int_equal(fseek(fp, pos + KL_BATCH_HEADER_SIZE + 4, SEEK_SET), 0);
+    int c = fgetc(fp);
+    assert_int_equal(fseek(fp, pos + KL_BATCH_HEADER_SIZE + 4, SEEK_SET), 0);
+    fputc(c ^ 0xff, fp);
+    fclose(fp);
+
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    void *log = NULL;
+    kl_partition_offsets_t offs;
+    assert_int_equal(s.partition_open(s.self, "t", 0, &log, &offs), KL_OK);
+    assert_true(((kl_partition_log_t *)log)->segment_count > 2);
+    assert_int_equal(offs.log_end, 2 * N);            /* not scanned, not cut */
+    expect_port_read(&s, log, 0, batches, sizes);
+    test_buf_t b = { 0 };
+    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    size_t n = 99;
+    assert_int_equal(s.read(s.self, log, 2, 1 << 20, &sink, &n), KL_ERR_CORRUPT_MESSAGE);
+    assert_int_equal(n, 0);
+    assert_int_equal(b.len, 0);
+    free(b.data);
+    char line[KL_PATH_MAX + 128];
+    snprintf(line, sizeof line, "%s: corrupt batch at position %ld", path, pos);
+    assert_true(log_says(f, line));
+    int64_t seg1 = ((kl_partition_log_t *)log)->segments[1]->base_offset;
+    for (int64_t o = seg1; o < 2 * N; o++)            /* later segments are served */
+        expect_port_read(&s, log, o, batches, sizes);
+    log_dir_close(d);
+}
+
+/* Stray files and a leftover index in a partition directory: ignored, offsets right. */
+static void test_stray_files_in_partition_directory(void **state)
+{
+    fixture_t *f = *state;
+    enum { N = 3 };
+    uint8_t batches[N][512];
+    size_t sizes[N];
+    fill_partition(f, batches, sizes, N);
+    const char *stray[] = { "t-0/notes.txt", "t-0/00000000000000000077.index",
+                            "t-0/00000000000000000000.log.bak", "t-0/.nfs0001" };
+    for (size_t i = 0; i < sizeof stray / sizeof stray[0]; i++) {
+        char path[KL_PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/%s", f->cfg.log_dir, stray[i]);
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fputs("not a segment, not an index entry", fp);
+        fclose(fp);
+    }
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    void *log = NULL;
+    kl_partition_offsets_t offs;
+    assert_int_equal(s.partition_open(s.self, "t", 0, &log, &offs), KL_OK);
+    assert_int_equal(offs.log_start, 0);
+    assert_int_equal(offs.log_end, 2 * N);
+    for (int64_t o = 0; o < 2 * N; o++)
+        expect_port_read(&s, log, o, batches, sizes);
+    log_dir_close(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +477,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_partition_append_read_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_recovered_with_log_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tick_flushes_after_interval, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_tail_at_every_byte_through_the_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_older_segment_reported_through_the_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stray_files_in_partition_directory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /*
  * test/test_partition_log.c — unit tests of infrastructure/storage/partition_log.c: rolling
  * with a small log.segment.bytes, reads at every offset across segments, reopen, recovery of
- * the active segment at every cut, foreign file names, gaps, flush policy, offset by time.
+ * the active segment at every cut and with flipped bytes, index damage of older and active
+ * segments, a corrupt batch in an older segment reported on read, empty and partial active
+ * segments, leftover indexes, foreign file names, gaps, flush policy, offset by time.
  * Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
@@ -176,6 +178,34 @@ static void check_reads(fixture_t *f, kl_partition_log_t *pl, int upto)
         }
         free(b.data);
     }
+}
+
+static void flip_byte(const char *path, int64_t pos)
+{
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, (long)pos, SEEK_SET), 0);
+    int c = fgetc(fp);
+    assert_true(c != EOF);
+    assert_int_equal(fseek(fp, (long)pos, SEEK_SET), 0);
+    fputc(c ^ 0x5a, fp);
+    fclose(fp);
+}
+
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+/* The bytes of a file (at most cap), for comparing an index before and after. */
+static size_t slurp(const char *path, uint8_t *buf, size_t cap)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    size_t n = fread(buf, 1, cap, fp);
+    fclose(fp);
+    return n;
 }
 
 static void test_empty_directory_starts_at_zero(void **state)
@@ -430,6 +460,197 @@ static void test_append_error_appends_nothing(void **state)
     plog_close(pl);
 }
 
+/* Rule 2 through the partition: a byte of the last batch flipped in every header field
+ * and in the records: the batch is cut, the log ends before it, everything earlier reads. */
+static void test_recovery_cuts_flipped_last_batch(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, NBATCH);
+    kl_segment_t *act = pl->segments[pl->segment_count - 1];
+    char path[256];
+    snprintf(path, sizeof path, "%s", act->log_path);
+    int last = NBATCH - 1;
+    int64_t last_pos = act->size - (int64_t)f->sizes[last];
+    plog_close(pl);
+    int64_t at[] = { 0, 7, 8, 11, 16, 17, 20, 21, 23, 26, 27, 35, 43, 51, 53, 57, 60, 61,
+                     (int64_t)f->sizes[last] - 1 };
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+        flip_byte(path, last_pos + at[k]);
+        pl = open_log(f);
+        assert_int_equal(plog_log_end(pl), f->bases[last]);
+        assert_int_equal(file_size(path), last_pos);
+        check_reads(f, pl, last);
+        assert_int_equal(plog_append(pl, f->bytes[last], f->sizes[last]), KL_OK);   /* restores */
+        plog_close(pl);
+    }
+    pl = open_log(f);
+    check_reads(f, pl, NBATCH);
+    plog_close(pl);
+}
+
+/* The log of the recipe: filled on the first call, reopened on the next ones. */
+static kl_partition_log_t *open_filled(fixture_t *f)
+{
+    kl_partition_log_t *pl = open_log(f);
+    for (int i = 0; i < NBATCH && plog_log_end(pl) == f->bases[i]; i++)
+        assert_int_equal(plog_append(pl, f->bytes[i], f->sizes[i]), KL_OK);
+    assert_int_equal(plog_log_end(pl), total_records(f));
+    return pl;
+}
+
+/* Rules 4 and 5: damage the .index of an older segment (segment 1) or of the active one;
+ * reopening rebuilds it to the same bytes and every offset reads right. */
+static void check_index_damage(fixture_t *f, bool active, void (*damage)(const char *path))
+{
+    kl_partition_log_t *pl = open_filled(f);
+    assert_true(pl->segment_count > 2);
+    size_t which = active ? pl->segment_count - 1 : 1;
+    char ipath[256];
+    snprintf(ipath, sizeof ipath, "%s", pl->segments[which]->index_path);
+    uint8_t before[4096], after[4096];
+    size_t n = slurp(ipath, before, sizeof before);
+    assert_true(n >= 8);
+    plog_close(pl);
+    damage(ipath);
+    pl = open_log(f);
+    assert_int_equal(plog_log_end(pl), total_records(f));
+    assert_int_equal(slurp(ipath, after, sizeof after), n);
+    assert_memory_equal(after, before, n);
+    check_reads(f, pl, NBATCH);
+    plog_close(pl);
+}
+
+static void damage_delete(const char *p) { assert_int_equal(unlink(p), 0); }
+static void damage_odd_size(const char *p) { assert_int_equal(truncate(p, file_size(p) - 3), 0); }
+static void damage_garbage(const char *p)
+{
+    FILE *fp = fopen(p, "wb");
+    assert_non_null(fp);
+    for (int i = 0; i < 40; i++)
+        fputc((i * 37 + 11) & 0xff, fp);
+    fclose(fp);
+}
+static void damage_past_end(const char *p)
+{
+    FILE *fp = fopen(p, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, -4, SEEK_END), 0);     /* the last entry's position */
+    fputc(0x00, fp), fputc(0x10, fp), fputc(0x00, fp), fputc(0x00, fp);
+    fclose(fp);
+}
+
+static void test_older_index_damage_is_rebuilt(void **state)
+{
+    void (*damages[])(const char *) = { damage_delete, damage_odd_size, damage_garbage, damage_past_end };
+    for (size_t k = 0; k < sizeof damages / sizeof damages[0]; k++)
+        check_index_damage(*state, false, damages[k]);
+}
+
+static void test_active_index_damage_is_rebuilt(void **state)
+{
+    void (*damages[])(const char *) = { damage_delete, damage_odd_size, damage_garbage, damage_past_end };
+    for (size_t k = 0; k < sizeof damages / sizeof damages[0]; k++)
+        check_index_damage(*state, true, damages[k]);
+}
+
+/* Rule 7 through the partition: a corrupt batch inside an older segment (not scanned at
+ * open) is reported on read, the batches before it are served, later segments read fine. */
+static void test_corrupt_batch_in_older_segment_is_reported(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, NBATCH);
+    kl_segment_t *old = pl->segments[1];
+    int first = batch_of(f, old->base_offset);
+    int bad = first + 1;
+    assert_true(f->bases[bad] < old->next_offset);      /* batch `bad` is inside segment 1 */
+    char path[256];
+    snprintf(path, sizeof path, "%s", old->log_path);
+    int64_t bad_pos = (int64_t)f->sizes[first];
+    int64_t seg_end = old->next_offset;
+    plog_close(pl);
+    flip_byte(path, bad_pos + KL_BATCH_HEADER_SIZE + 2);  /* a record byte: only the CRC sees it */
+    pl = open_log(f);
+    assert_int_equal(plog_log_end(pl), total_records(f));
+    test_buf_t b = { 0 };
+    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    size_t n = 0;
+    assert_int_equal(plog_read(pl, f->bases[first], 1 << 20, &sink, &n), KL_OK);
+    assert_int_equal(n, f->sizes[first]);               /* served up to the bad batch */
+    assert_int_equal(b.len, n);
+    assert_memory_equal(b.data, f->bytes[first], n);
+    b.len = 0;
+    assert_int_equal(plog_read(pl, f->bases[bad], 1 << 20, &sink, &n), KL_ERR_CORRUPT_MESSAGE);
+    assert_int_equal(n, 0);
+    assert_int_equal(b.len, 0);
+    free(b.data);
+    assert_int_equal(file_size(path), pl->segments[1]->size);   /* not repaired */
+    /* the other segments are untouched: every offset outside segment 1 reads right */
+    int64_t end = total_records(f);
+    for (int64_t o = 0; o < end; o++) {
+        if (o >= f->bases[first] && o < seg_end)
+            continue;
+        test_buf_t r = { 0 };
+        kl_buf_sink_t rs = { &r, test_buf_reserve };
+        assert_int_equal(plog_read(pl, o, 1, &rs, &n), KL_OK);
+        int i = batch_of(f, o);
+        assert_int_equal(n, f->sizes[i]);
+        assert_memory_equal(r.data, f->bytes[i], n);
+        free(r.data);
+    }
+    plog_close(pl);
+}
+
+/* Rule 3 through the partition: the active segment emptied (or left with a partial
+ * header) by a crash right after a roll; the log ends at its base. */
+static void check_active_cut_to(fixture_t *f, int64_t keep)
+{
+    kl_partition_log_t *pl = open_filled(f);
+    size_t segs = pl->segment_count;
+    kl_segment_t *act = pl->segments[segs - 1];
+    int64_t base = act->base_offset;
+    char path[256];
+    snprintf(path, sizeof path, "%s", act->log_path);
+    plog_close(pl);
+    assert_int_equal(truncate(path, keep), 0);
+    pl = open_log(f);
+    assert_int_equal(pl->segment_count, segs);
+    assert_int_equal(plog_log_end(pl), base);
+    assert_int_equal(file_size(path), 0);
+    int first = batch_of(f, base);
+    check_reads(f, pl, first);
+    for (int i = first; i < NBATCH; i++)
+        assert_int_equal(plog_append(pl, f->bytes[i], f->sizes[i]), KL_OK);
+    check_reads(f, pl, NBATCH);
+    plog_close(pl);
+}
+
+static void test_recovery_of_empty_and_partial_active_segment(void **state)
+{
+    fixture_t *f = *state;
+    check_active_cut_to(f, 0);
+    check_active_cut_to(f, 30);
+}
+
+static void test_leftover_index_without_log(void **state)
+{
+    fixture_t *f = *state;
+    char ipath[256];
+    snprintf(ipath, sizeof ipath, "%s/00000000000000000000.index", f->dir);
+    damage_garbage(ipath);                               /* an .index and no .log at all */
+    snprintf(ipath, sizeof ipath, "%s/00000000000000099999.index", f->dir);
+    damage_garbage(ipath);                               /* and one far ahead of the log */
+    kl_partition_log_t *pl = open_log(f);
+    assert_int_equal(plog_log_end(pl), 0);
+    assert_int_equal(pl->segment_count, 1);
+    for (int i = 0; i < NBATCH; i++)
+        assert_int_equal(plog_append(pl, f->bytes[i], f->sizes[i]), KL_OK);
+    plog_close(pl);
+    pl = open_log(f);
+    assert_int_equal(plog_log_end(pl), total_records(f));
+    check_reads(f, pl, NBATCH);
+    plog_close(pl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +666,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flush_interval_ms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offset_for_timestamp_across_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_error_appends_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_cuts_flipped_last_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_older_index_damage_is_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_active_index_damage_is_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_batch_in_older_segment_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_of_empty_and_partial_active_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leftover_index_without_log, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,9 @@
  *   - log.segment.bytes: a new segment is rolled when the active one is non-empty and the
  *     append would make it larger; its base offset is the log end offset.
  *   - recovery: only the active (last) segment is scanned and CRC-checked; older segments
- *     were fsynced when they were rolled, so their index is trusted (fast startup).
+ *     were fsynced when they were rolled, so their index is trusted after a sanity check
+ *     (fast startup), and their batches are checked when they are read instead. The
+ *     numbered recovery rules are at the top of storage/segment.c.
  *   - log.flush.interval.messages / log.flush.interval.ms: fsync after N records or T ms;
  *     by default never, leaving durability to the page cache (which survives kill -9).
  *
@@ -57,7 +59,8 @@ void plog_close(kl_partition_log_t *pl);
 kl_err_t plog_append(kl_partition_log_t *pl, const uint8_t *batches, size_t len);
 
 /* Whole batches from the one containing `offset` (KIP-74, see segment_read), from one
- * segment. OFFSET_OUT_OF_RANGE outside [log start, log end]; 0 bytes at log end. */
+ * segment, each checked before it is served. OFFSET_OUT_OF_RANGE outside [log start,
+ * log end]; 0 bytes at log end; CORRUPT_MESSAGE (logged) when the first batch is damaged. */
 kl_err_t plog_read(kl_partition_log_t *pl, int64_t offset, int32_t max_bytes,
                    kl_buf_sink_t *sink, size_t *len_out);
 

@@ -65,16 +65,19 @@ kl_err_t segment_create(kl_segment_t **out, const char *dir, int64_t base_offset
                         int32_t index_interval_bytes, const kl_log_t *log);
 
 /* Open the ACTIVE (last) segment after a possible crash: read every batch, validate
- * framing and CRC-32C (batch_validate); a torn or corrupt tail is cut with ftruncate at the
- * end of the last valid batch (one log line). The index is rebuilt from the scan and
- * rewritten. Cost: reads the whole file, 2 preads per batch + the CRC. */
+ * framing, CRC-32C (batch_validate) and offset contiguity; a torn or corrupt tail is cut
+ * with ftruncate at the end of the last valid batch (one log line). The index is rebuilt
+ * from the scan and rewritten. Recovery rules 1-4 at the top of segment.c.
+ * Cost: reads the whole file, 2 preads per batch + the CRC. */
 kl_err_t segment_open_active(kl_segment_t **out, const char *dir, int64_t base_offset,
                              int32_t index_interval_bytes, const kl_log_t *log);
 
 /* Open an older (sealed) segment: trusts its .index after a sanity check (size a multiple
- * of 8, offsets and positions increasing, positions inside the file, non-empty when the
- * log is); otherwise rebuilds it by walking batch headers (no CRC). `next_offset` is the
- * next segment's base offset. Cost: 1 fstat + 1 pread of the index. */
+ * of 8, first entry at position 0, offsets and positions increasing and inside the
+ * segment, non-empty when the log is, last entry naming a real batch); otherwise rebuilds
+ * it by walking batch headers (no CRC), stopping at a bad one. The .log is never changed
+ * (rules 5-6 in segment.c). `next_offset` is the next segment's base offset.
+ * Cost: 1 fstat + 1 pread of the index + 1 pread of a header. */
 kl_err_t segment_open_sealed(kl_segment_t **out, const char *dir, int64_t base_offset,
                              int64_t next_offset, int32_t index_interval_bytes,
                              const kl_log_t *log);
@@ -96,20 +99,27 @@ bool segment_can_hold(const kl_segment_t *seg, size_t len, int64_t last_offset);
 
 /* Position of the first batch whose last offset >= `offset` (the batch containing it);
  * seg->size when there is none (offset >= next_offset). Binary search in the index, then
- * one pread of a 61-byte header per batch walked. */
+ * one pread of a 61-byte header per batch walked. A bad header on the walk:
+ * CORRUPT_MESSAGE (logged with the file and position). */
 kl_err_t segment_find(const kl_segment_t *seg, int64_t offset, int64_t *pos_out);
 
 /* Whole batches from the one containing `offset`, at most `max_bytes` but always at least
- * one batch (KIP-74), read with ONE pread into space reserved from `sink`. *len_out = 0
- * when offset >= next_offset. Cost: the find above + a header walk from the last index
- * entry below the end limit + one pread of the data. */
+ * one batch (KIP-74). Every batch is checked (framing, CRC-32C, offsets) before it is
+ * written into `sink`, which grows by exactly *len_out bytes. A read stops before the
+ * first bad batch and serves the ones before it (KL_OK); when the first batch is bad,
+ * nothing is served and the answer is CORRUPT_MESSAGE with a log line naming the file and
+ * the position (rule 7 in segment.c, with Kafka's reason). *len_out = 0 when
+ * offset >= next_offset. Cost: the find above + a header walk from the last index entry
+ * below the end limit + one pread into a scratch buffer + CRC-32C over the bytes read +
+ * one memcpy into the sink. */
 kl_err_t segment_read(const kl_segment_t *seg, int64_t offset, int32_t max_bytes,
                       kl_buf_sink_t *sink, size_t *len_out);
 
 /* ListOffsets by time: the first batch whose max_timestamp >= `timestamp`. Kafka answers the
  * first RECORD with timestamp >= target; we answer that batch's base offset and its
  * max_timestamp (record-level precision would need decoding the records). *found = false
- * when no batch qualifies. Cost: one header pread per batch (no time index). */
+ * when no batch qualifies; CORRUPT_MESSAGE (logged) when the walk meets a bad header.
+ * Cost: one header pread per batch (no time index). */
 kl_err_t segment_offset_for_timestamp(const kl_segment_t *seg, int64_t timestamp,
                                       bool *found, int64_t *offset_out, int64_t *timestamp_out);
 
