@@ -576,6 +576,19 @@ static void test_arrays(void **state)
     wr_free(&w);
 }
 
+static void test_required_array_refuses_null(void **state)
+{
+    (void)state;
+    kl_reader_t r;
+    const uint8_t null_then_two[] = { 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, 1, 2 };
+    rd_init(&r, null_then_two, sizeof null_then_two);
+    assert_int_equal(rd_array_len_required(&r), 0);
+    assert_false(rd_ok(&r));                        /* non-nullable field serialized as null */
+    rd_init(&r, null_then_two + 4, sizeof null_then_two - 4);
+    assert_int_equal(rd_array_len_required(&r), 2);
+    assert_true(rd_ok(&r));
+}
+
 static void test_hostile_array_counts_fail(void **state)
 {
     (void)state;
@@ -819,6 +832,7 @@ int main(void)
         cmocka_unit_test(test_bytes_round_trip),
         cmocka_unit_test(test_string_too_long_for_int16_fails_writer),
         cmocka_unit_test(test_arrays),
+        cmocka_unit_test(test_required_array_refuses_null),
         cmocka_unit_test(test_hostile_array_counts_fail),
         cmocka_unit_test(test_tagged_fields_skip_unknown),
         cmocka_unit_test(test_tagged_fields_truncated_fail),

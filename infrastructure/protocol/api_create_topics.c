@@ -48,15 +48,15 @@ static ct_topic_t ct_read_topic(kl_reader_t *r)
     t.name = rd_string(r);
     t.num_partitions = rd_i32(r);
     t.replication_factor = rd_i16(r);
-    t.assignment_count = rd_array_len(r);
+    t.assignment_count = rd_array_len_required(r);
     t.assignments = *r;
     for (int32_t i = 0; i < t.assignment_count; i++) {
         (void)rd_i32(r);                                    /* partition_index */
-        int32_t nb = rd_array_len(r);
+        int32_t nb = rd_array_len_required(r);
         for (int32_t j = 0; j < nb; j++)
             (void)rd_i32(r);                                /* broker_ids */
     }
-    t.config_count = rd_array_len(r);
+    t.config_count = rd_array_len_required(r);
     t.configs = *r;
     for (int32_t i = 0; i < t.config_count; i++) {
         (void)rd_string(r);                                 /* name */
@@ -68,7 +68,7 @@ static ct_topic_t ct_read_topic(kl_reader_t *r)
 static bool ct_decode(kl_reader_t *r, int16_t v, ct_request_t *q)
 {
     q->topics = *r;
-    q->topic_count = rd_array_len(r);
+    q->topic_count = rd_array_len_required(r);
     for (int32_t i = 0; i < q->topic_count; i++)
         (void)ct_read_topic(r);
     q->timeout_ms = rd_i32(r);
@@ -89,7 +89,7 @@ static bool ct_str_eq(kl_str_t a, kl_str_t b)
 static int32_t ct_name_count(const ct_request_t *q, kl_str_t name)
 {
     kl_reader_t r = q->topics;
-    int32_t n = rd_array_len(&r), count = 0;
+    int32_t n = rd_array_len_required(&r), count = 0;
     for (int32_t i = 0; i < n; i++) {
         ct_topic_t t = ct_read_topic(&r);
         if (ct_str_eq(t.name, name))
@@ -112,7 +112,7 @@ static kl_err_t ct_check_assignment(const ct_topic_t *t, int32_t node, int32_t *
     kl_reader_t r = t->assignments;
     for (int32_t i = 0; i < n; i++) {
         int32_t index = rd_i32(&r);
-        int32_t nb = rd_array_len(&r);
+        int32_t nb = rd_array_len_required(&r);
         bool only_us = nb == 1;
         for (int32_t j = 0; j < nb; j++)
             if (rd_i32(&r) != node)
@@ -202,7 +202,7 @@ kl_reply_t create_topics_handle(kl_request_t *req, kl_reader_t *body, kl_writer_
 
     if (v >= 2) wr_i32(out, 0);                             /* throttle_time_ms */
     kl_reader_t r = q.topics;
-    int32_t nt = rd_array_len(&r);
+    int32_t nt = rd_array_len_required(&r);
     wr_array_len(out, nt);                                  /* topics */
     for (int32_t i = 0; i < nt; i++) {
         ct_topic_t t = ct_read_topic(&r);

@@ -75,10 +75,10 @@ static fe_partition_req_t fe_read_partition(kl_reader_t *r, int16_t v)
 
 static void fe_skip_topics(kl_reader_t *r, int16_t v)
 {
-    int32_t nt = rd_array_len(r);
+    int32_t nt = rd_array_len_required(r);
     for (int32_t i = 0; i < nt; i++) {
         (void)rd_string(r);
-        int32_t np = rd_array_len(r);
+        int32_t np = rd_array_len_required(r);
         for (int32_t j = 0; j < np; j++)
             (void)fe_read_partition(r, v);
     }
@@ -87,10 +87,10 @@ static void fe_skip_topics(kl_reader_t *r, int16_t v)
 /* forgotten_topics_data (v7+): [topic, [partition int32]]. */
 static void fe_skip_forgotten(kl_reader_t *r)
 {
-    int32_t nt = rd_array_len(r);
+    int32_t nt = rd_array_len_required(r);
     for (int32_t i = 0; i < nt; i++) {
         (void)rd_string(r);
-        int32_t np = rd_array_len(r);
+        int32_t np = rd_array_len_required(r);
         for (int32_t j = 0; j < np; j++)
             (void)rd_i32(r);
     }
@@ -227,11 +227,11 @@ static void fe_process(kl_broker_t *b, const fe_request_t *q, int16_t v, fe_stat
                        kl_writer_t *out)
 {
     kl_reader_t r = q->topics;
-    int32_t nt = rd_array_len(&r);
+    int32_t nt = rd_array_len_required(&r);
     wr_array_len(out, nt);                                  /* responses */
     for (int32_t i = 0; i < nt; i++) {
         kl_str_t topic = rd_string(&r);
-        int32_t np = rd_array_len(&r);
+        int32_t np = rd_array_len_required(&r);
         wr_string(out, topic.ptr, topic.len);
         wr_array_len(out, np);
         for (int32_t j = 0; j < np; j++) {

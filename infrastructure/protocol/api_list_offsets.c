@@ -45,10 +45,10 @@ static bool lo_decode(kl_reader_t *r, int16_t v, lo_request_t *q)
     q->isolation_level = 0;
     if (v >= 2) q->isolation_level = rd_i8(r);
     q->topics = *r;
-    int32_t nt = rd_array_len(r);
+    int32_t nt = rd_array_len_required(r);
     for (int32_t i = 0; i < nt; i++) {
         (void)rd_string(r);
-        int32_t np = rd_array_len(r);
+        int32_t np = rd_array_len_required(r);
         for (int32_t j = 0; j < np; j++)
             (void)lo_read_partition(r, v);
     }
@@ -81,11 +81,11 @@ kl_reply_t list_offsets_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t
 
     if (v >= 2) wr_i32(out, 0);                             /* throttle_time_ms */
     kl_reader_t r = q.topics;
-    int32_t nt = rd_array_len(&r);
+    int32_t nt = rd_array_len_required(&r);
     wr_array_len(out, nt);                                  /* topics */
     for (int32_t i = 0; i < nt; i++) {
         kl_str_t topic = rd_string(&r);
-        int32_t np = rd_array_len(&r);
+        int32_t np = rd_array_len_required(&r);
         wr_string(out, topic.ptr, topic.len);
         wr_array_len(out, np);
         for (int32_t j = 0; j < np; j++) {

@@ -34,10 +34,10 @@ static bool pr_decode(kl_reader_t *r, pr_request_t *q)
     q->acks = rd_i16(r);
     q->timeout_ms = rd_i32(r);
     q->topics = *r;
-    int32_t nt = rd_array_len(r);
+    int32_t nt = rd_array_len_required(r);
     for (int32_t i = 0; i < nt; i++) {
         (void)rd_string(r);
-        int32_t np = rd_array_len(r);
+        int32_t np = rd_array_len_required(r);
         for (int32_t j = 0; j < np; j++) {
             (void)rd_i32(r);
             (void)rd_nullable_bytes(r);
@@ -86,11 +86,11 @@ static void pr_process(kl_broker_t *b, const pr_request_t *q, int16_t v, kl_writ
 {
     kl_reader_t r = q->topics;
     bool acks_ok = pr_acks_valid(q->acks);
-    int32_t nt = rd_array_len(&r);
+    int32_t nt = rd_array_len_required(&r);
     wr_array_len(out, nt);
     for (int32_t i = 0; i < nt; i++) {
         kl_str_t topic = rd_string(&r);
-        int32_t np = rd_array_len(&r);
+        int32_t np = rd_array_len_required(&r);
         wr_string(out, topic.ptr, topic.len);
         wr_array_len(out, np);
         for (int32_t j = 0; j < np; j++) {

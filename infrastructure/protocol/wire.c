@@ -224,6 +224,16 @@ int32_t rd_array_len(kl_reader_t *r)
     return rd_count(r, n);
 }
 
+int32_t rd_array_len_required(kl_reader_t *r)
+{
+    int32_t n = rd_array_len(r);
+    if (n < 0) {
+        rd_fail(r);
+        return 0;
+    }
+    return n;
+}
+
 int32_t rd_compact_array_len(kl_reader_t *r)
 {
     int64_t n = rd_compact_len(r);

@@ -65,6 +65,9 @@ kl_bytes_t rd_compact_nullable_bytes(kl_reader_t *r);
  * 2^31-1 can never make a decoder allocate or loop for it. */
 int32_t rd_array_len(kl_reader_t *r);               /* int32 */
 int32_t rd_compact_array_len(kl_reader_t *r);       /* uvarint N+1, 0 = null */
+/* A non-nullable int32-counted array (most of them): null fails the reader, as Kafka's
+ * generated parsers refuse a "non-nullable field serialized as null". Returns >= 0. */
+int32_t rd_array_len_required(kl_reader_t *r);
 
 /* KIP-482 tagged fields: uvarint count, then {uvarint tag, uvarint size, bytes}. Unknown
  * tags are skipped, as the KIP requires. */
