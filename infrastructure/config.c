@@ -355,6 +355,12 @@ static kl_err_t config_h_log_level(kl_config_t *c, const char *key, const char *
                        key, v);
 }
 
+static kl_err_t config_h_trace(kl_config_t *c, const char *key, const char *v,
+                               char *errbuf, size_t errlen)
+{
+    return config_parse_bool(key, v, &c->trace, errbuf, errlen);
+}
+
 /* ---- the property table ------------------------------------------------------------ */
 
 typedef kl_err_t (*config_handler_fn)(kl_config_t *c, const char *key, const char *value,
@@ -381,6 +387,7 @@ static const struct config_property {
     { "node.id", config_h_node_id },
     { "broker.id", config_h_node_id },          /* the pre-KRaft name, same meaning */
     { "klamm.log.level", config_h_log_level },
+    { "klamm.trace", config_h_trace },
 };
 
 void config_defaults(kl_config_t *c)
@@ -547,6 +554,8 @@ static kl_err_t config_scan_args(int argc, char **argv, const char **file,
         if (strcmp(a, "--override") == 0) {
             if (++i >= argc)
                 return config_fail(errbuf, errlen, "--override needs key=value");
+        } else if (strcmp(a, "--trace") == 0) {
+            continue;                   /* applied with the overrides */
         } else if (a[0] == '-' && a[1] != '\0') {
             return config_fail(errbuf, errlen, "unknown option '%s' (try --help)", a);
         } else if (*file != NULL) {
@@ -565,6 +574,8 @@ static kl_err_t config_apply_overrides(kl_config_t *c, int argc, char **argv,
 {
     char key[KL_CONFIG_KEY_BUF];
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--trace") == 0)
+            c->trace = true;
         if (strcmp(argv[i], "--override") != 0)
             continue;
         const char *value = NULL;

@@ -12,7 +12,9 @@
  *   num.partitions, default.replication.factor, auto.create.topics.enable,
  *   message.max.bytes, socket.request.max.bytes, max.connections, log.segment.bytes,
  *   log.index.interval.bytes, log.flush.interval.messages, log.flush.interval.ms,
- *   node.id (alias broker.id), klamm.log.level (error|warn|info|debug).
+ *   node.id (alias broker.id), klamm.log.level (error|warn|info|debug),
+ *   klamm.trace (true|false: print every request and response decoded to stderr,
+ *   infrastructure/protocol/trace.h; also the --trace flag).
  */
 #ifndef KL_INFRA_CONFIG_H
 #define KL_INFRA_CONFIG_H
@@ -36,6 +38,7 @@ typedef struct kl_config {
     int32_t socket_request_max_bytes;     /* socket.request.max.bytes: larger frame → close */
     int32_t max_connections;              /* max.connections */
     int log_level;                        /* klamm.log.level: error|warn|info|debug */
+    bool trace;                           /* klamm.trace / --trace: the protocol x-ray */
     kl_broker_config_t broker;
     kl_storage_config_t storage;
     bool advertised_set;                  /* advertised.listeners given explicitly */
@@ -58,7 +61,8 @@ kl_err_t config_load_file(kl_config_t *c, const char *path, char *errbuf, size_t
  * (Kafka refuses to advertise 0.0.0.0 / ::). */
 kl_err_t config_finalize(kl_config_t *c, char *errbuf, size_t errlen);
 
-/* Command line: [server.properties] [--override key=value]... [--help|-h].
+/* Command line: [server.properties] [--override key=value]... [--trace] [--help|-h].
+ * --trace is klamm.trace=true, applied with the overrides.
  * Starts from config_defaults, loads the file, then applies every --override in order
  * (after the file, wherever they appear), then config_finalize. advertised.listeners
  * defaults to the listener when unset. --help/-h: KL_ERR_INVALID_CONFIG with errbuf

@@ -12,6 +12,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "application/broker.h"
@@ -21,6 +22,7 @@
 #include "infrastructure/logging.h"
 #include "infrastructure/net/server.h"
 #include "infrastructure/protocol/api.h"
+#include "infrastructure/protocol/trace.h"
 #include "infrastructure/storage/log_dir.h"
 #include "infrastructure/storage/offset_log.h"
 
@@ -43,6 +45,22 @@ typedef struct klamm_app {
     coord_t coord;              /* must not move after coord_init: lives here for good */
 } klamm_app_t;
 
+/* The protocol x-ray (--trace): the request as received — before a handler may rewrite
+ * it (Produce assigns base offsets) and only on its first attempt (a parked retry comes
+ * with park_until_ms already set) — and the response once there is one. The size
+ * prefix dispatch wrote is skipped. */
+static kl_reply_t main_on_frame_traced(kl_request_t *req, uint8_t *frame, size_t len,
+                                       kl_writer_t *out)
+{
+    if (req->park_until_ms == 0)
+        trace_request(stderr, req->conn_id, frame, len);
+    kl_reply_t reply = protocol_dispatch(req, frame, len, out);
+    if (reply == KL_REPLY_SEND && out->len >= 4)
+        trace_response(stderr, req->conn_id, req->header.api_key, req->header.api_version,
+                       out->buf + 4, out->len - 4);
+    return reply;
+}
+
 static kl_reply_t main_on_frame(void *arg, kl_request_t *req, uint8_t *frame, size_t len,
                                 kl_writer_t *out)
 {
@@ -50,6 +68,8 @@ static kl_reply_t main_on_frame(void *arg, kl_request_t *req, uint8_t *frame, si
     req->broker = &app->broker;
     req->coord = &app->coord;
     req->log = &app->log;
+    if (app->config.trace)      /* the one branch tracing costs when it is off */
+        return main_on_frame_traced(req, frame, len, out);
     return protocol_dispatch(req, frame, len, out);
 }
 
@@ -81,6 +101,9 @@ static int main_load_config(klamm_app_t *app, int argc, char **argv)
     }
     app->log.out = stderr;
     app->log.level = (kl_log_level_t)app->config.log_level;
+    const char *env_trace = getenv("KLAMM_TRACE");      /* KLAMM_TRACE=1: --trace */
+    if (env_trace != NULL && env_trace[0] != '\0' && strcmp(env_trace, "0") != 0)
+        app->config.trace = true;
     return -1;  /* go on */
 }
 
