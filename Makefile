@@ -25,7 +25,7 @@ BROKER    := $(BUILD)/klamm
 DEB_PKGS  := gcc make libc6-dev zlib1g-dev libcmocka-dev uthash-dev python3 python3-yaml \
 	     python3-kafka kcat nodejs npm
 
-.PHONY: all help deps build run test unit integration asan valgrind cov bench debug gdb-test clean check-layers check-docs
+.PHONY: all help deps build run test unit integration asan valgrind cov bench debug gdb-test crash-test load-test fuzz clean check-layers check-docs
 
 all: build
 
@@ -40,6 +40,9 @@ help:
 	@echo "make check-docs   every file:function the docs name still exists"
 	@echo "make valgrind     unit tests under valgrind memcheck (leaks are errors)"
 	@echo "make cov          line/branch coverage per layer from unit tests, with floors"
+	@echo "make crash-test   SIGKILL the broker under acks=all load, restart, check nothing acked is lost"
+	@echo "make load-test    1,000 concurrent connections doing metadata + produce + fetch"
+	@echo "make fuzz         libFuzzer+ASan/UBSan on the request path (FUZZ_SECONDS=60)"
 	@echo "make debug        build-debug/klamm with -O0 -g3, for stepping in gdb"
 	@echo "make gdb-test     the gdb walk-through (test/gdb/walkthrough.gdb), checked stop by stop"
 	@echo "make bench        throughput/latency vs librdkafka's mock broker (BENCH_SCALE=0.1 for a quick run)"
@@ -86,7 +89,7 @@ run: deps build
 	./$(BROKER) $(if $(wildcard server.properties),server.properties,)
 
 # ---- tests --------------------------------------------------------------------
-test: deps build check-layers check-docs unit integration gdb-test
+test: deps build check-layers check-docs unit integration gdb-test crash-test load-test fuzz
 
 check-docs:
 	@$(PYTHON) test/tools/check_docs.py
@@ -113,6 +116,18 @@ cov:
 	@rm -rf build-cov
 	@$(MAKE) --no-print-directory BUILD=build-cov OPT="-O0 -g --coverage" LDFLAGS=--coverage unit >/dev/null
 	@$(PYTHON) test/tools/coverage.py build-cov/obj
+
+# ---- crash safety, load, hostile input ------------------------------------------
+FUZZ_SECONDS ?= 60
+
+crash-test: build
+	@KLAMM_BROKER=$(abspath $(BROKER)) timeout 300 $(PYTHON) test/crash/crash_test.py
+
+load-test: build
+	@KLAMM_BROKER=$(abspath $(BROKER)) timeout 120 $(PYTHON) test/load/load_test.py
+
+fuzz:
+	@bash test/fuzz/run.sh $(FUZZ_SECONDS)
 
 # ---- debugging -----------------------------------------------------------------
 debug:
