@@ -29,6 +29,9 @@ DEB_PKGS  := gcc make libc6-dev zlib1g-dev libcmocka-dev uthash-dev python3 pyth
 
 all: build
 
+# Keep the test objects make would otherwise delete as intermediates (no rebuild loop).
+.SECONDARY:
+
 help:
 	@echo "make run          install deps, build, start the broker on 127.0.0.1:9092 (data in ./data)"
 	@echo "make test         deps + build + layer check + unit + integration tests"
