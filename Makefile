@@ -25,7 +25,7 @@ BROKER    := $(BUILD)/klamm
 DEB_PKGS  := gcc make libc6-dev zlib1g-dev libcmocka-dev uthash-dev python3 python3-yaml \
 	     python3-kafka kcat nodejs npm
 
-.PHONY: all help deps build run test unit integration asan valgrind cov bench debug gdb-test crash-test load-test fuzz clean check-layers check-docs
+.PHONY: all help deps build run test unit integration asan valgrind cov bench debug gdb-test crash-test load-test fuzz lab-start lab-check lab-reset lab-verify clean check-layers check-docs
 
 all: build
 
@@ -46,6 +46,8 @@ help:
 	@echo "make crash-test   SIGKILL the broker under acks=all load, restart, check nothing acked is lost"
 	@echo "make load-test    1,000 concurrent connections doing metadata + produce + fetch"
 	@echo "make fuzz         libFuzzer+ASan/UBSan on the request path (FUZZ_SECONDS=60)"
+	@echo "make lab-start LAB=NN / lab-check LAB=NN / lab-reset LAB=NN   classroom labs (docs/labs/)"
+	@echo "make lab-verify   every lab: its stub fails its tests, its reference passes"
 	@echo "make debug        build-debug/klamm with -O0 -g3, for stepping in gdb"
 	@echo "make gdb-test     the gdb walk-through (test/gdb/walkthrough.gdb), checked stop by stop"
 	@echo "make bench        throughput/latency vs librdkafka's mock broker (BENCH_SCALE=0.1 for a quick run)"
@@ -92,7 +94,7 @@ run: deps build
 	./$(BROKER) $(if $(wildcard server.properties),server.properties,)
 
 # ---- tests --------------------------------------------------------------------
-test: deps build check-layers check-docs unit integration gdb-test crash-test load-test fuzz
+test: deps build check-layers check-docs unit lab-verify integration gdb-test crash-test load-test fuzz
 
 check-docs:
 	@$(PYTHON) test/tools/check_docs.py
@@ -131,6 +133,20 @@ load-test: build
 
 fuzz:
 	@bash test/fuzz/run.sh $(FUZZ_SECONDS)
+
+# ---- labs (docs/labs/): LAB=NN --------------------------------------------------
+lab-start:
+	@$(PYTHON) test/tools/labs.py start $(LAB)
+
+lab-check:
+	@$(PYTHON) test/tools/labs.py check $(LAB)
+
+lab-reset:
+	@$(PYTHON) test/tools/labs.py reset $(LAB)
+
+# Every lab: its stub builds and fails its tests, its reference passes them.
+lab-verify:
+	@$(PYTHON) test/tools/labs.py verify
 
 # ---- debugging -----------------------------------------------------------------
 debug:

@@ -52,6 +52,8 @@ static void test_rows(void **state)
     assert_row(KL_API_DESCRIBE_GROUPS, "DescribeGroups", 0, 4, KL_NOT_FLEXIBLE, describe_groups_handle);
     assert_row(KL_API_LIST_GROUPS, "ListGroups", 0, 2, KL_NOT_FLEXIBLE, list_groups_handle);
     assert_row(KL_API_DELETE_GROUPS, "DeleteGroups", 0, 1, KL_NOT_FLEXIBLE, delete_groups_handle);
+    assert_row(KL_API_DESCRIBE_CONFIGS, "DescribeConfigs", 0, 3, KL_NOT_FLEXIBLE,
+               describe_configs_handle);
 }
 
 static void test_unknown_keys_not_found(void **state)
@@ -68,7 +70,7 @@ static void test_all_is_consistent(void **state)
     (void)state;
     size_t n = 0;
     const kl_api_t *all = api_table_all(&n);
-    assert_int_equal(n, 16);
+    assert_int_equal(n, 17);
     assert_non_null(api_table_all(NULL));
     for (size_t i = 0; i < n; i++) {
         assert_ptr_equal(api_table_find(all[i].key), &all[i]);  /* keys unique */

@@ -10,7 +10,8 @@
  * message specs (clients/src/main/resources/common/message/<Api>Request.json):
  * Produce 9+, Fetch 12+, ListOffsets 6+, Metadata 9+, ApiVersions 3+, CreateTopics 5+,
  * OffsetCommit 8+, OffsetFetch 6+, FindCoordinator 3+, JoinGroup 6+, Heartbeat 4+,
- * LeaveGroup 4+, SyncGroup 4+, DescribeGroups 5+, ListGroups 3+, DeleteGroups 2+.
+ * LeaveGroup 4+, SyncGroup 4+, DescribeGroups 5+, ListGroups 3+, DeleteGroups 2+,
+ * DescribeConfigs 4+.
  * Only ApiVersions has a flexible version within the ranges implemented here.
  * OffsetFetch starts at v1: v0 reads offsets from ZooKeeper in Apache Kafka, which
  * Klamm does not have (every client here uses v1+).
@@ -35,6 +36,8 @@ static const kl_api_t kl_api_table[] = {
     { KL_API_DESCRIBE_GROUPS, "DescribeGroups", 0, 4, KL_NOT_FLEXIBLE, describe_groups_handle },
     { KL_API_LIST_GROUPS, "ListGroups", 0, 2, KL_NOT_FLEXIBLE, list_groups_handle },
     { KL_API_DELETE_GROUPS, "DeleteGroups", 0, 1, KL_NOT_FLEXIBLE, delete_groups_handle },
+    { KL_API_DESCRIBE_CONFIGS, "DescribeConfigs", 0, 3, KL_NOT_FLEXIBLE,
+      describe_configs_handle },
 };
 
 #define KL_API_COUNT (sizeof kl_api_table / sizeof kl_api_table[0])

@@ -565,6 +565,26 @@ static const schema_field_t delete_groups_resp[] = {
     END,
 };
 
+/* DescribeConfigs (KIP-226 sources from v1, documentation and types from v3). */
+static const schema_field_t describe_configs_req_resource[] = {
+    F("resource_type", I8, 0, ALL), F("resource_name", STR, 0, ALL),
+    { "configuration_keys", SCHEMA_ARRAY, STR, 0, ALL, 0, UT, NULL }, END, };
+static const schema_field_t describe_configs_req[] = {
+    A("resources", 0, ALL, describe_configs_req_resource),
+    F("include_synonyms", BOOL_, 1, ALL), F("include_documentation", BOOL_, 3, ALL), END, };
+static const schema_field_t describe_configs_resp_synonym[] = {
+    F("name", STR, 1, ALL), FN("value", STR, 1, ALL, 0), F("source", I8, 1, ALL), END, };
+static const schema_field_t describe_configs_resp_config[] = {
+    F("name", STR, 0, ALL), FN("value", STR, 0, ALL, 0), F("read_only", BOOL_, 0, ALL),
+    F("is_default", BOOL_, 0, 0), F("config_source", I8, 1, ALL), F("is_sensitive", BOOL_, 0, ALL),
+    A("synonyms", 1, ALL, describe_configs_resp_synonym), F("config_type", I8, 3, ALL),
+    FN("documentation", STR, 3, ALL, 0), END, };
+static const schema_field_t describe_configs_resp_result[] = {
+    F("error_code", I16, 0, ALL), FN("error_message", STR, 0, ALL, 0), F("resource_type", I8, 0, ALL),
+    F("resource_name", STR, 0, ALL), A("configs", 0, ALL, describe_configs_resp_config), END, };
+static const schema_field_t describe_configs_resp[] = {
+    F("throttle_time_ms", I32, 0, ALL), A("results", 0, ALL, describe_configs_resp_result), END, };
+
 /* ---- the API rows: ranges and flexible-from as in api_table.c ---------------------- */
 
 static const schema_api_t schema_apis[] = {
@@ -583,6 +603,7 @@ static const schema_api_t schema_apis[] = {
     { 16, "ListGroups", 0, 2, ALL, list_groups_req, list_groups_resp },
     { 18, "ApiVersions", 0, 3, 3, api_versions_req, api_versions_resp },
     { 19, "CreateTopics", 0, 4, ALL, create_topics_req, create_topics_resp },
+    { 32, "DescribeConfigs", 0, 3, ALL, describe_configs_req, describe_configs_resp },
     { 42, "DeleteGroups", 0, 1, ALL, delete_groups_req, delete_groups_resp },
 };
 
