@@ -4,9 +4,12 @@
 #   bash integration/run.sh build/klamm          (make integration does this)
 #
 # Each suite starts its own broker(s) on a free port with a temporary log.dirs:
-#   python/test_kafka_python.py   kafka-python 2.0.2 (Debian python3-kafka), unittest
-#   node/klamm.test.js            KafkaJS 2.2.4, node:test
-#   kcat.sh                       kcat / librdkafka 2.0.2
+#   python/test_kafka_python.py          kafka-python 2.0.2 (Debian python3-kafka), unittest
+#   python/test_groups_kafka_python.py   the same client: consumer groups
+#   node/klamm.test.js                   KafkaJS 2.2.4, node:test
+#   node/groups.test.js                  the same client: consumer groups
+#   kcat.sh                              kcat / librdkafka 2.0.2
+#   kcat_groups.sh                       the same client: consumer groups (kcat -G)
 # Each suite is bounded in time. The last line is `integration: N passed, N failed`
 # (N = test cases over all suites); the exit status is 1 if any failed.
 set -uo pipefail
@@ -67,37 +70,52 @@ count() {
 }
 
 # ---- kafka-python ---------------------------------------------------------------------------
-echo "== kafka-python (integration/python/test_kafka_python.py)"
-log=$out_dir/python.out
-timeout -k 10 "$PYTHON_TIMEOUT_S" "$PYTHON" -u "$HERE/python/test_kafka_python.py" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-record kafka-python "$status" "$(count kafka-python "$log" 1)" "$(count kafka-python "$log" 2)"
+# python_suite NAME FILE: run one kafka-python unittest file; it ends with "NAME: N passed, N failed".
+python_suite() {
+    local name=$1 file=$2 log=$out_dir/$(basename "$2").out status
+    echo "== $name (integration/python/$file)"
+    timeout -k 10 "$PYTHON_TIMEOUT_S" "$PYTHON" -u "$HERE/python/$file" 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    record "$name" "$status" "$(count "$name" "$log" 1)" "$(count "$name" "$log" 2)"
+}
+python_suite kafka-python test_kafka_python.py
+python_suite "kafka-python groups" test_groups_kafka_python.py
 
 # ---- KafkaJS --------------------------------------------------------------------------------
-echo "== KafkaJS (integration/node/klamm.test.js)"
-log=$out_dir/node.out
-if [ ! -d "$HERE/node/node_modules/kafkajs" ]; then
-    echo "kafkajs is not installed: run \`make deps\` (npm ci in integration/node)"
-    record KafkaJS 1 "" ""
-else
+# node_suite NAME FILE: run one node:test file of integration/node.
+node_suite() {
+    local name=$1 file=$2 log=$out_dir/$2.out status passed failed cancelled
+    echo "== $name (integration/node/$file)"
+    if [ ! -d "$HERE/node/node_modules/kafkajs" ]; then
+        echo "kafkajs is not installed: run \`make deps\` (npm ci in integration/node)"
+        record "$name" 1 "" ""
+        return
+    fi
     # The spec reporter ends with "ℹ pass N", "ℹ fail N", "ℹ cancelled N" lines. (A file
     # reporter destination would be cut short by --test-force-exit; stdout is not.)
     (cd "$HERE/node" && timeout -k 10 "$NODE_TIMEOUT_S" node --test --test-force-exit \
-        --test-reporter=spec --test-reporter-destination=stdout klamm.test.js) 2>&1 | tee "$log"
+        --test-reporter=spec --test-reporter-destination=stdout "$file") 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
     spec_count() { grep -aE "^ℹ $1 [0-9]+$" "$log" | tail -n 1 | grep -oE '[0-9]+'; }
     passed=$(spec_count pass)
     failed=$(spec_count fail)
     cancelled=$(spec_count cancelled)
     [ -n "$failed" ] && failed=$((failed + ${cancelled:-0})) # cancelled = timed out or hook failed
-    record KafkaJS "$status" "$passed" "$failed"
-fi
+    record "$name" "$status" "$passed" "$failed"
+}
+node_suite KafkaJS klamm.test.js
+node_suite "KafkaJS groups" groups.test.js
 
 # ---- kcat -----------------------------------------------------------------------------------
-echo "== kcat (integration/kcat.sh)"
-log=$out_dir/kcat.out
-timeout -k 10 "$KCAT_TIMEOUT_S" bash "$HERE/kcat.sh" "$BROKER_BIN" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-record kcat "$status" "$(count kcat "$log" 1)" "$(count kcat "$log" 2)"
+# kcat_suite NAME FILE: run one kcat script; it ends with "NAME: N passed, N failed".
+kcat_suite() {
+    local name=$1 file=$2 log=$out_dir/$2.out status
+    echo "== $name (integration/$file)"
+    timeout -k 10 "$KCAT_TIMEOUT_S" bash "$HERE/$file" "$BROKER_BIN" 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    record "$name" "$status" "$(count "$name" "$log" 1)" "$(count "$name" "$log" 2)"
+}
+kcat_suite kcat kcat.sh
+kcat_suite "kcat groups" kcat_groups.sh
 
 finish
