@@ -35,6 +35,13 @@
  *          +--- final attempt: join round forced to end / sync gives up ---+
  *          +--- never retried: coord_tick() frees it after the grace period
  */
+/* uthash calls exit() when it cannot allocate, by default; a broker must answer
+ * UNKNOWN_SERVER_ERROR instead (errors are values). With HASH_NONFATAL_OOM a failed add
+ * leaves the table as it was and uthash_nonfatal_oom runs in the adding function, where
+ * `hash_oom` is a local. Must precede the first inclusion of <uthash.h>. */
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) (hash_oom = 1)
+
 #include "application/group_coordinator.h"
 
 #include <stdlib.h>
@@ -140,7 +147,13 @@ static coord_group_t *coord_create_group(coord_t *c, const char *group_id)
         free(cg);
         return NULL;
     }
+    int hash_oom = 0;
     HASH_ADD_KEYPTR(hh, c->groups, cg->g.group_id, strlen(cg->g.group_id), cg);
+    if (hash_oom) {
+        group_free(&cg->g);
+        free(cg);
+        return NULL;
+    }
     return cg;
 }
 
@@ -198,7 +211,13 @@ static kl_err_t coord_put_offset(coord_group_t *cg, const kl_offset_commit_t *oc
             free(meta);
             return e ? KL_ERR_UNKNOWN_TOPIC_OR_PARTITION : KL_ERR_UNKNOWN_SERVER_ERROR;
         }
+        int hash_oom = 0;
         HASH_ADD(hh, cg->offsets, key, sizeof e->key, e);
+        if (hash_oom) {
+            free(e);
+            free(meta);
+            return KL_ERR_UNKNOWN_SERVER_ERROR;
+        }
     }
     free(e->metadata);
     e->metadata = meta;
@@ -380,7 +399,15 @@ static coord_ticket_t *coord_ticket_new(coord_t *c, coord_ticket_kind_t kind,
     t->id = c->next_ticket++;
     t->generation_id = generation;
     t->deadline_ms = deadline_ms;
+    int hash_oom = 0;
     HASH_ADD(hh, c->tickets, id, sizeof t->id, t);
+    if (hash_oom) {
+        free(t->group_id);
+        free(t->member_id);
+        free(t->group_instance_id);
+        free(t);
+        return NULL;
+    }
     return t;
 }
 

@@ -43,6 +43,13 @@
  *                       (PreparingRebalance: leave / expiry / join just call
  *                        group_try_complete_join(), which may end the round)
  */
+/* uthash calls exit() when it cannot allocate, by default; a broker must answer
+ * UNKNOWN_SERVER_ERROR instead (errors are values). With HASH_NONFATAL_OOM a failed add
+ * leaves the table as it was and uthash_nonfatal_oom runs in the adding function, where
+ * `hash_oom` is a local. Must precede the first inclusion of <uthash.h>. */
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) (hash_oom = 1)
+
 #include "domain/group.h"
 
 #include <stdlib.h>
@@ -508,7 +515,12 @@ static kl_err_t group_add_member_and_rebalance(group_t *g, const group_join_args
         g->protocol_type = pt;
     }
     m->awaiting_join = true;
+    int hash_oom = 0;
     HASH_ADD_KEYPTR(hh, g->members, m->member_id, strlen(m->member_id), m);
+    if (hash_oom) {
+        group_member_free(m);
+        return KL_ERR_UNKNOWN_SERVER_ERROR;
+    }
     if (g->leader == NULL)
         g->leader = m;                                    /* invariant 2 */
     group_extend_initial_delay(g, now_ms);
@@ -561,7 +573,15 @@ static kl_err_t group_replace_static_member(group_t *g, group_member_t *old,
     old->member_id = new_id;
     /* Re-keyed, so it moves to the end of the join order; g->leader points at the
      * struct, so a static leader stays leader. */
+    int hash_oom = 0;
     HASH_ADD_KEYPTR(hh, g->members, old->member_id, strlen(old->member_id), old);
+    if (hash_oom) {
+        /* Out of memory re-keying the last member: drop it, as if its session expired. */
+        if (g->leader == old)
+            g->leader = NULL;
+        group_member_free(old);
+        return KL_ERR_UNKNOWN_SERVER_ERROR;
+    }
     out->member_id = old->member_id;
     group_state_t before = g->state;
     bool matches = group_member_matches(old, a);
@@ -601,7 +621,13 @@ static kl_err_t group_join_new_member(group_t *g, const group_join_args_t *a,
         }
         p->member_id = id;
         p->expires_ms = now_ms + a->session_timeout_ms;
+        int hash_oom = 0;
         HASH_ADD_KEYPTR(hh, g->pending, p->member_id, strlen(p->member_id), p);
+        if (hash_oom) {
+            free(id);
+            free(p);
+            return KL_ERR_UNKNOWN_SERVER_ERROR;
+        }
         out->member_id = p->member_id;
         return KL_ERR_MEMBER_ID_REQUIRED;
     }

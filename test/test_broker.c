@@ -4,8 +4,10 @@
  * The store is the cmocka mock (test/mocks/mock_log_store.c): each test states the exact
  * store calls it expects; an unexpected call fails it.
  */
+#include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
@@ -188,6 +190,148 @@ static void test_add_topic_rejects_bad_metadata_without_store_calls(void **state
     broker_close(&b);
 }
 
+/* ---- out of memory ------------------------------------------------------------------
+ * A broker that cannot allocate must answer UNKNOWN_SERVER_ERROR and be exactly as before
+ * the request (broker.c makes uthash's out-of-memory non-fatal for that). To make an
+ * allocation fail on demand, this test binary defines malloc and calloc itself: the
+ * dynamic linker binds every call in the process, libklamm.a's included, to the
+ * executable's definition first (ELF symbol interposition). They forward to the next
+ * definition, the C library's (or a sanitizer's), found with dlsym(RTLD_NEXT); free is
+ * not replaced. Armed with oom_arm(n), the allocation after the next n fails, once. */
+
+static long oom_countdown = -1;          /* allocations let through before one fails */
+static bool oom_failed;                  /* an allocation was refused since oom_arm */
+
+static void oom_arm(long n) { oom_countdown = n; oom_failed = false; }
+static void oom_disarm(void) { oom_countdown = -1; }
+
+static bool oom_now(void)
+{
+    if (oom_countdown < 0)
+        return false;
+    if (oom_countdown-- > 0)
+        return false;
+    oom_failed = true;                   /* oom_countdown is -1 again: one failure */
+    return true;
+}
+
+void *malloc(size_t n);
+void *calloc(size_t n, size_t size);
+
+void *malloc(size_t n)
+{
+    static void *(*real)(size_t);
+    if (real == NULL)
+        *(void **)&real = dlsym(RTLD_NEXT, "malloc");
+    return oom_now() ? NULL : real(n);
+}
+
+/* dlsym may itself call calloc before the real one is known: serve that from here. */
+static unsigned char oom_boot[1024] __attribute__((aligned(16)));
+static size_t oom_boot_used;
+
+void *calloc(size_t n, size_t size)
+{
+    static void *(*real)(size_t, size_t);
+    static bool resolving;
+    if (real == NULL) {
+        if (resolving) {
+            size_t want = (n * size + 15) & ~(size_t)15;
+            if (want > sizeof oom_boot - oom_boot_used)
+                return NULL;
+            oom_boot_used += want;
+            return oom_boot + oom_boot_used - want;     /* static: already zero */
+        }
+        resolving = true;
+        *(void **)&real = dlsym(RTLD_NEXT, "calloc");
+        resolving = false;
+    }
+    return oom_now() ? NULL : real(n, size);
+}
+
+/* A fake log store that counts what is open: after a failure nothing may stay open. */
+typedef struct counting_store {
+    int opened;
+    int closed;
+    char logs[8];
+} counting_store_t;
+
+static kl_err_t counting_load_all(void *self, kl_topic_visit_fn visit, void *arg)
+{
+    (void)self;
+    (void)visit;
+    (void)arg;
+    return KL_OK;
+}
+
+static kl_err_t counting_open(void *self, const char *topic, int32_t partition,
+                              void **log_out, kl_partition_offsets_t *offsets_out)
+{
+    counting_store_t *s = self;
+    (void)topic;
+    memset(offsets_out, 0, sizeof *offsets_out);
+    *log_out = &s->logs[partition];
+    s->opened++;
+    return KL_OK;
+}
+
+static void counting_close(void *self, void *log)
+{
+    counting_store_t *s = self;
+    assert_non_null(log);
+    s->closed++;
+}
+
+static void test_add_topic_out_of_memory_is_unknown_server_error_and_leaves_nothing(void **state)
+{
+    (void)state;
+    /* valgrind puts its own allocator in place of every malloc, this one's too. (Called
+     * through a volatile pointer: the compiler may assume a direct malloc succeeds.) */
+    void *(*volatile alloc)(size_t) = malloc;
+    oom_arm(0);
+    void *probe = alloc(1);
+    oom_disarm();
+    if (probe != NULL) {
+        free(probe);
+        skip();
+    }
+    kl_broker_config_t cfg = test_config();
+    kl_topic_meta_t meta = test_meta("orders", 2);
+    int failures = 0;
+    /* fail the first allocation, then the second, ... until one run needs no more */
+    for (long n = 0;; n++) {
+        counting_store_t s = { 0 };
+        kl_log_store_t store = { .self = &s, .topic_load_all = counting_load_all,
+                                 .partition_open = counting_open,
+                                 .partition_close = counting_close };
+        kl_broker_t b;
+        assert_int_equal(broker_init(&b, &cfg, store, mock_clock()), KL_OK);
+        kl_topic_t sentinel;
+        kl_topic_t *t = &sentinel;
+        oom_arm(n);
+        kl_err_t err = broker_add_topic(&b, &meta, &t);
+        bool failed = oom_failed;
+        oom_disarm();
+        if (!failed) {
+            assert_int_equal(err, KL_OK);
+            assert_ptr_equal(t, broker_find_topic(&b, "orders"));
+            assert_int_equal(s.opened, 2);
+            assert_int_equal(s.closed, 0);
+            broker_close(&b);
+            assert_int_equal(s.closed, 2);
+            break;
+        }
+        failures++;
+        assert_int_equal(err, KL_ERR_UNKNOWN_SERVER_ERROR);
+        assert_null(t);
+        assert_null(broker_find_topic(&b, "orders"));
+        assert_int_equal(s.closed, s.opened);            /* every opened log closed again */
+        broker_close(&b);
+    }
+    /* the topic, its partitions and the registry's table and buckets */
+    assert_true(failures >= 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_add_topic_registers_and_reports_it),
         cmocka_unit_test(test_add_topic_twice_is_already_exists),
         cmocka_unit_test(test_add_topic_rejects_bad_metadata_without_store_calls),
+        cmocka_unit_test(test_add_topic_out_of_memory_is_unknown_server_error_and_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

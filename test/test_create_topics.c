@@ -236,6 +236,52 @@ static void test_open_failure_registers_nothing(void **state)
     assert_null(broker_find_topic(&f->b, "events"));
 }
 
+/* message.format.version is kept as given (Klamm does not interpret it). */
+static void test_uninterpreted_config_is_kept_as_given(void **state)
+{
+    fixture_t *f = *state;
+    kl_config_entry_t e = entry("message.format.version", "2.8-IV1");
+    kl_topic_t *t = NULL;
+    mock_log_store_expect_topic_create("events", 1, KL_OK);
+    mock_log_store_expect_open("events", 0, &f->logs[1], 0, 0, KL_OK);
+    assert_int_equal(create_topic(&f->b, "events", 1, 1, &e, 1, false, &t), KL_OK);
+    assert_string_equal(topic_meta_config(&t->meta, "message.format.version"), "2.8-IV1");
+}
+
+/* A request that claims config entries but carries none is malformed: INVALID_CONFIG,
+ * and nothing reaches the store. */
+static void test_config_count_without_entries_is_invalid_config(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(create_topic(&f->b, "events", 1, 1, NULL, 2, false, NULL),
+                     KL_ERR_INVALID_CONFIG);
+    assert_null(broker_find_topic(&f->b, "events"));
+}
+
+/* Klamm keeps at most KL_TOPIC_CONFIGS_MAX overrides per topic; one more valid
+ * override is refused as INVALID_CONFIG rather than silently dropped. */
+static void test_more_overrides_than_kept_is_invalid_config(void **state)
+{
+    fixture_t *f = *state;
+    static const char *const keys[] = {
+        "delete.retention.ms", "file.delete.delay.ms", "flush.messages", "flush.ms",
+        "index.interval.bytes", "max.compaction.lag.ms", "max.message.bytes",
+        "message.timestamp.difference.max.ms", "min.compaction.lag.ms",
+        "min.insync.replicas", "retention.bytes", "retention.ms", "segment.bytes",
+        "segment.index.bytes", "segment.jitter.ms", "segment.ms", "flush.messages",
+    };
+    kl_config_entry_t cfgs[KL_TOPIC_CONFIGS_MAX + 1];
+    for (int i = 0; i <= KL_TOPIC_CONFIGS_MAX; i++)
+        cfgs[i] = entry(keys[i], "1000");
+    /* 16 distinct keys plus a repeat: fits (the repeat replaces) */
+    assert_int_equal(create_topic(&f->b, "events", 1, 1, cfgs, KL_TOPIC_CONFIGS_MAX + 1,
+                                  true, NULL), KL_OK);
+    cfgs[KL_TOPIC_CONFIGS_MAX] = entry("preallocate", "false"); /* a 17th distinct key */
+    assert_int_equal(create_topic(&f->b, "events", 1, 1, cfgs, KL_TOPIC_CONFIGS_MAX + 1,
+                                  false, NULL), KL_ERR_INVALID_CONFIG);
+    assert_null(broker_find_topic(&f->b, "events"));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -254,6 +300,9 @@ int main(void)
         T(test_validate_only_touches_nothing),
         T(test_store_failure_registers_nothing),
         T(test_open_failure_registers_nothing),
+        T(test_uninterpreted_config_is_kept_as_given),
+        T(test_config_count_without_entries_is_invalid_config),
+        T(test_more_overrides_than_kept_is_invalid_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

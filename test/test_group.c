@@ -592,6 +592,203 @@ static void test_delete_rules(void **state)
     assert_int_equal(group_heartbeat(&f->g, a, NULL, 1, 20), KL_ERR_COORDINATOR_NOT_AVAILABLE);
 }
 
+/* ---- more rules: protocol changes, KIP-394 and KIP-345 corners, Dead ------------------ */
+
+static void test_unknown_state_value_is_named_dead(void **state)
+{
+    (void)state;
+    /* DescribeGroups must always print a valid Kafka state name, even for garbage. */
+    assert_string_equal(group_state_name((group_state_t)42), "Dead");
+}
+
+/* Kafka's MemberMetadata.matches: a different number of protocols is a change, so a
+ * settled follower that rejoins with it starts a rebalance. */
+static void test_follower_rejoin_with_more_protocols_rebalances(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_stable_pair(f, a, b);
+    group_protocol_t two[2] = { one_protocol("range", META_A, sizeof META_A),
+                                one_protocol("roundrobin", META_B, sizeof META_B) };
+    group_join_args_t args = join_args(b, "cb", two, 2);
+    group_join_outcome_t o;
+    assert_int_equal(group_join(&f->g, &args, 40, f->ids, &o), KL_OK);
+    assert_true(o.waiting);
+    assert_int_equal(f->g.state, GROUP_PREPARING_REBALANCE);
+    assert_int_equal(group_find_member(&f->g, b)->protocol_count, 2);
+    assert_int_equal(f->g.generation_id, 2);
+}
+
+/* Same protocol name and length but other bytes (a new subscription) is a change too:
+ * in CompletingRebalance it sends the group back to PreparingRebalance. */
+static void test_rejoin_in_completing_rebalance_with_new_metadata_rebalances(void **state)
+{
+    fixture_t *f = *state;
+    char a[128];
+    assert_int_equal(join(f, "", "ca", 0, a, NULL), KL_OK);
+    assert_int_equal(f->g.state, GROUP_COMPLETING_REBALANCE);
+    uint8_t other[sizeof META_A] = { 9, 9, 9 };
+    group_protocol_t p = one_protocol("range", other, sizeof other);
+    group_join_args_t args = join_args(a, "ca", &p, 1);
+    group_join_outcome_t o;
+    assert_int_equal(group_join(&f->g, &args, 5, f->ids, &o), KL_OK);
+    /* alone, the new round completes at once: a new generation with the new bytes */
+    assert_false(o.waiting);
+    assert_int_equal(f->g.generation_id, 2);
+    assert_int_equal(f->g.state, GROUP_COMPLETING_REBALANCE);
+    size_t len;
+    const uint8_t *md = group_member_metadata(f->g.leader, "range", &len);
+    assert_int_equal(len, sizeof other);
+    assert_memory_equal(md, other, sizeof other);
+}
+
+/* group.initial.rebalance.delay.ms never holds a round open longer than the members'
+ * rebalance timeout. */
+static void test_initial_delay_is_capped_by_rebalance_timeout(void **state)
+{
+    fixture_t *f = *state;                              /* delay 3000 */
+    group_protocol_t p = one_protocol("range", META_A, sizeof META_A);
+    group_join_args_t args = join_args("", "ca", &p, 1);
+    args.rebalance_timeout_ms = 1000;
+    group_join_outcome_t o;
+    assert_int_equal(group_join(&f->g, &args, 0, f->ids, &o), KL_OK);
+    assert_true(o.waiting);
+    assert_int_equal(f->g.rebalance_deadline_ms, 1000);
+    assert_false(group_try_complete_join(&f->g, 999, false));
+    assert_true(group_try_complete_join(&f->g, 1000, false));
+    assert_int_equal(f->g.generation_id, 1);
+}
+
+/* JoinGroup v0 has no rebalance timeout: the session timeout stands in for it. */
+static void test_v0_join_uses_session_timeout_as_rebalance_timeout(void **state)
+{
+    fixture_t *f = *state;
+    char a[128];
+    assert_int_equal(join(f, "", "ca", 0, a, NULL), KL_OK);
+    group_protocol_t p = one_protocol("range", META_A, sizeof META_A);
+    group_join_args_t args = join_args("", "cb", &p, 1);
+    args.rebalance_timeout_ms = -1;
+    group_join_outcome_t o;
+    assert_int_equal(group_join(&f->g, &args, 10, f->ids, &o), KL_OK);
+    assert_int_equal(group_find_member(&f->g, o.member_id)->rebalance_timeout_ms, 10000);
+}
+
+/* Kafka's selectProtocol only considers protocols every member supports: the first
+ * member's favourite is skipped when another member lacks it. */
+static void test_protocol_not_supported_by_all_is_never_chosen(void **state)
+{
+    fixture_t *f = *state;
+    group_protocol_t pa[2] = { one_protocol("range", META_A, 3), one_protocol("roundrobin", META_B, 2) };
+    group_protocol_t pb[1] = { one_protocol("roundrobin", META_B, 2) };
+    group_join_args_t a = join_args("", "ca", pa, 2);
+    group_join_outcome_t o;
+    char ida[128];
+    assert_int_equal(group_join(&f->g, &a, 0, f->ids, &o), KL_OK);
+    strcpy(ida, o.member_id);
+    assert_string_equal(f->g.protocol_name, "range");    /* alone: its favourite */
+    group_join_args_t b = join_args("", "cb", pb, 1);
+    assert_int_equal(group_join(&f->g, &b, 1, f->ids, &o), KL_OK);
+    a.member_id = ida;
+    assert_int_equal(group_join(&f->g, &a, 2, f->ids, &o), KL_OK);
+    assert_false(o.waiting);
+    assert_int_equal(f->g.generation_id, 2);
+    assert_string_equal(f->g.protocol_name, "roundrobin");
+}
+
+/* KIP-394: group.max.size is checked again when the member comes back with its id;
+ * a group that filled up in between refuses it. */
+static void test_max_size_checked_again_on_second_join_step(void **state)
+{
+    fixture_t *f = *state;
+    f->g.config.max_size = 1;
+    group_protocol_t p = one_protocol("range", META_A, sizeof META_A);
+    group_join_args_t args = join_args("", "kp", &p, 1);
+    args.require_known_member_id = true;
+    group_join_outcome_t o;
+    assert_int_equal(group_join(&f->g, &args, 0, f->ids, &o), KL_ERR_MEMBER_ID_REQUIRED);
+    char id[128];
+    strcpy(id, o.member_id);
+    assert_int_equal(join(f, "", "other", 1, NULL, NULL), KL_OK);   /* takes the only seat */
+    args.member_id = id;
+    assert_int_equal(group_join(&f->g, &args, 2, f->ids, &o), KL_ERR_GROUP_MAX_SIZE_REACHED);
+    assert_int_equal(group_member_count(&f->g), 1);
+    assert_null(group_find_member(&f->g, id));
+}
+
+/* KIP-394: a LeaveGroup for an id that was handed out but never joined forgets it. */
+static void test_leave_of_pending_member_id_forgets_it(void **state)
+{
+    fixture_t *f = *state;
+    group_protocol_t p = one_protocol("range", META_A, sizeof META_A);
+    group_join_args_t args = join_args("", "kp", &p, 1);
+    args.require_known_member_id = true;
+    group_join_outcome_t o;
+    assert_int_equal(group_join(&f->g, &args, 0, f->ids, &o), KL_ERR_MEMBER_ID_REQUIRED);
+    char id[128];
+    strcpy(id, o.member_id);
+    assert_int_equal(group_leave(&f->g, id, NULL, 5), KL_OK);
+    assert_null(f->g.pending);
+    assert_int_equal(f->g.state, GROUP_EMPTY);
+    assert_int_equal(f->g.generation_id, 0);             /* no round was started */
+    args.member_id = id;
+    assert_int_equal(group_join(&f->g, &args, 6, f->ids, &o), KL_ERR_UNKNOWN_MEMBER_ID);
+}
+
+/* KIP-345: a static member that restarts while a round is open takes part in that round
+ * under its new id; the old id is gone. */
+static void test_static_member_restart_during_rebalance_joins_the_round(void **state)
+{
+    fixture_t *f = *state;
+    char s[128], d[128], s2[128];
+    bool w;
+    assert_int_equal(join_static(f, "", "inst-1", 0, s, NULL), KL_OK);     /* gen 1 */
+    assert_int_equal(join(f, "", "cd", 10, d, &w), KL_OK);                 /* round opens */
+    assert_true(w);
+    assert_int_equal(f->g.state, GROUP_PREPARING_REBALANCE);
+    assert_int_equal(join_static(f, "", "inst-1", 20, s2, &w), KL_OK);     /* restart */
+    assert_string_not_equal(s2, s);
+    assert_false(w);                            /* everyone has joined: round complete */
+    assert_int_equal(f->g.generation_id, 2);
+    assert_int_equal(f->g.state, GROUP_COMPLETING_REBALANCE);
+    assert_null(group_find_member(&f->g, s));
+    assert_non_null(group_find_member(&f->g, s2));
+    assert_int_equal(group_member_count(&f->g), 2);
+}
+
+/* KIP-345: the zombie of a replaced static member is fenced from SyncGroup and
+ * OffsetCommit as well, not only from Heartbeat and JoinGroup. */
+static void test_zombie_static_member_is_fenced_from_sync_and_commit(void **state)
+{
+    fixture_t *f = *state;
+    char s[128], s2[128];
+    assert_int_equal(join_static(f, "", "inst-1", 0, s, NULL), KL_OK);
+    group_sync_outcome_t o;
+    assert_int_equal(group_sync(&f->g, s, "inst-1", 1, NULL, NULL, NULL, 0, 5, &o), KL_OK);
+    assert_int_equal(join_static(f, "", "inst-1", 10, s2, NULL), KL_OK);
+    assert_int_equal(group_sync(&f->g, s, "inst-1", 1, NULL, NULL, NULL, 0, 20, &o),
+                     KL_ERR_FENCED_INSTANCE_ID);
+    assert_null(o.assignment);
+    assert_int_equal(group_check_commit(&f->g, 1, s, "inst-1", 30), KL_ERR_FENCED_INSTANCE_ID);
+    assert_int_equal(group_check_commit(&f->g, 1, s2, "inst-1", 30), KL_OK);
+}
+
+/* A deleted group answers COORDINATOR_NOT_AVAILABLE to everything (the client looks
+ * for the coordinator again) and time does nothing to it. */
+static void test_dead_group_refuses_every_request(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(group_delete(&f->g), KL_OK);
+    group_sync_outcome_t o;
+    assert_int_equal(group_sync(&f->g, "m", NULL, 0, NULL, NULL, NULL, 0, 1, &o),
+                     KL_ERR_COORDINATOR_NOT_AVAILABLE);
+    assert_false(o.waiting);
+    assert_int_equal(group_leave(&f->g, "m", NULL, 1), KL_ERR_COORDINATOR_NOT_AVAILABLE);
+    assert_int_equal(group_check_commit(&f->g, -1, "", NULL, 1), KL_ERR_COORDINATOR_NOT_AVAILABLE);
+    assert_int_equal(group_expire(&f->g, 1000000), 0);
+    assert_false(group_try_complete_join(&f->g, 1000000, true));
+    assert_int_equal(f->g.state, GROUP_DEAD);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +821,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_static_member_not_removed_at_round_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_rules, setup, teardown),
+        cmocka_unit_test(test_unknown_state_value_is_named_dead),
+        cmocka_unit_test_setup_teardown(test_follower_rejoin_with_more_protocols_rebalances, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejoin_in_completing_rebalance_with_new_metadata_rebalances, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initial_delay_is_capped_by_rebalance_timeout, setup_delay, teardown),
+        cmocka_unit_test_setup_teardown(test_v0_join_uses_session_timeout_as_rebalance_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_not_supported_by_all_is_never_chosen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_size_checked_again_on_second_join_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leave_of_pending_member_id_forgets_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_static_member_restart_during_rebalance_joins_the_round, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zombie_static_member_is_fenced_from_sync_and_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_group_refuses_every_request, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

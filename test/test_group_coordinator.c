@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "application/group_coordinator.h"
+#include "domain/topic.h"
 #include "test/mocks/mock_offset_store.h"
 
 /* ---- fixtures ------------------------------------------------------------------ */
@@ -757,6 +758,227 @@ static void test_invalid_group_ids(void **state)
     assert_int_equal(coord_delete(&f->c, NULL), KL_ERR_INVALID_GROUP_ID);
 }
 
+/* ---- more rules: id source, cookies, abandoned syncs, bad names ----------------------- */
+
+/* Without an injected source the coordinator draws KIP-394 ids itself:
+ * "<client_id>-" + a UUID-shaped 36 characters, a new one every time. */
+static void test_builtin_id_source_gives_distinct_uuid_shaped_ids(void **state)
+{
+    (void)state;
+    coord_t c;
+    int64_t now = 1234;
+    kl_clock_t clock = { .self = &now, .now_ms = fake_now_ms };
+    group_id_source_t none = { 0 };
+    coord_config_t cfg = coord_config_default();
+    will_return(mock_offset_store_load_all, KL_OK);
+    assert_int_equal(coord_init(&c, &cfg, clock, mock_offset_store(NULL), none), KL_OK);
+    group_protocol_t p;
+    coord_join_args_t a = join_args("", "kafkajs", &p);
+    a.require_known_member_id = true;
+    char first[128];
+    coord_join_result_t r;
+    assert_int_equal(coord_join(&c, &a, 0, false, &r), COORD_DONE);
+    assert_int_equal(r.error, KL_ERR_MEMBER_ID_REQUIRED);
+    assert_int_equal(strlen(r.member_id), strlen("kafkajs-") + 36);
+    assert_memory_equal(r.member_id, "kafkajs-", 8);
+    const char *u = r.member_id + 8;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23)
+            assert_int_equal(u[i], '-');
+        else
+            assert_non_null(strchr("0123456789abcdef", u[i]));
+    }
+    strcpy(first, r.member_id);
+    coord_join_result_free(&r);
+    assert_int_equal(coord_join(&c, &a, 0, false, &r), COORD_DONE);
+    assert_int_equal(r.error, KL_ERR_MEMBER_ID_REQUIRED);
+    assert_string_not_equal(r.member_id, first);
+    coord_join_result_free(&r);
+    coord_close(&c);
+}
+
+/* A park cookie is only trusted for the request kind and group it was made for: a
+ * JoinGroup ticket replayed as a SyncGroup, or for another group, is refused, and the
+ * real request can still use it afterwards. */
+static void test_ticket_of_other_kind_or_group_is_not_trusted(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_stable_pair(f, a, b);
+    coord_join_result_t r;
+    assert_int_equal(cjoin(f, a, "ca", 0, false, &r), COORD_PENDING);   /* leader rejoins */
+    int64_t t = r.ticket;
+    coord_sync_result_t s;
+    assert_int_equal(csync(f, a, 2, NULL, 0, t, false, &s), COORD_DONE);
+    assert_int_equal(s.error, KL_ERR_REBALANCE_IN_PROGRESS);
+    coord_sync_result_free(&s);
+    group_protocol_t p;
+    coord_join_args_t other = join_args(a, "ca", &p);
+    other.group_id = "g2";
+    assert_int_equal(coord_join(&f->c, &other, t, false, &r), COORD_DONE);
+    assert_int_equal(r.error, KL_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(r.generation_id, -1);
+    coord_join_result_free(&r);
+    /* the ticket still belongs to g1's JoinGroup */
+    assert_int_equal(cjoin(f, a, "ca", t, true, &r), COORD_DONE);
+    assert_int_equal(r.error, KL_OK);
+    assert_int_equal(r.generation_id, 3);
+    coord_join_result_free(&r);
+}
+
+/* A follower parked in SyncGroup whose member leaves (e.g. the client closes) is
+ * answered UNKNOWN_MEMBER_ID on its retry. */
+static void test_parked_sync_of_member_that_left(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_completing_pair(f, a, b);
+    coord_sync_result_t s;
+    assert_int_equal(csync(f, b, 2, NULL, 0, 0, false, &s), COORD_PENDING);
+    int64_t ts = s.ticket;
+    assert_int_equal(coord_leave(&f->c, "g1", b, NULL), KL_OK);
+    assert_int_equal(csync(f, b, 2, NULL, 0, ts, false, &s), COORD_DONE);
+    assert_int_equal(s.error, KL_ERR_UNKNOWN_MEMBER_ID);
+    assert_null(s.assignment);
+    coord_sync_result_free(&s);
+}
+
+/* A parked SyncGroup keeps its member alive (Kafka's shouldKeepAlive), but only while
+ * someone waits for the answer: once the ticket is dropped after its grace period, the
+ * member's session timeout applies again. */
+static void test_abandoned_sync_ticket_stops_keeping_member_alive(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_completing_pair(f, a, b);
+    coord_sync_result_t s;
+    assert_int_equal(csync(f, b, 2, NULL, 0, 0, false, &s), COORD_PENDING);
+    int64_t ts = s.ticket;
+    assert_int_equal(s.wait_ms, 30000);
+    /* the leader keeps heartbeating but never syncs; B's connection is gone */
+    int64_t start = f->now;
+    while (f->now - start <= 30000 + 60000) {
+        f->now += 5000;
+        assert_int_equal(coord_heartbeat(&f->c, "g1", a, NULL, 2), KL_OK);
+        assert_int_equal(coord_tick(&f->c), 0);          /* B waits: never expired */
+    }
+    /* that last tick dropped the ticket; now B's silence counts */
+    f->now += 1;
+    assert_int_equal(coord_heartbeat(&f->c, "g1", a, NULL, 2), KL_OK);
+    assert_int_equal(coord_tick(&f->c), 1);
+    assert_int_equal(coord_heartbeat(&f->c, "g1", b, NULL, 2), KL_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(csync(f, b, 2, NULL, 0, ts, false, &s), COORD_DONE);
+    assert_int_equal(s.error, KL_ERR_REBALANCE_IN_PROGRESS);     /* the cookie is unknown */
+    coord_sync_result_free(&s);
+}
+
+static char long_topic[KL_TOPIC_NAME_MAX + 2];
+
+static const char *too_long_topic_name(void)
+{
+    memset(long_topic, 'x', sizeof long_topic - 1);
+    long_topic[sizeof long_topic - 1] = '\0';              /* one longer than allowed */
+    return long_topic;
+}
+
+/* No topic name is longer than 249 characters: such a commit cannot be for an existing
+ * partition (UNKNOWN_TOPIC_OR_PARTITION) and nothing reaches the store. */
+static void test_commit_for_impossible_topic_name_is_refused_before_the_store(void **state)
+{
+    fixture_t *f = *state;
+    kl_offset_commit_t oc[2] = {
+        { .topic = "t", .partition = 0, .offset = 1, .metadata = "" },
+        { .topic = too_long_topic_name(), .partition = 0, .offset = 2, .metadata = "" },
+    };
+    assert_int_equal(coord_commit_offsets(&f->c, "solo", -1, "", NULL, oc, 2),
+                     KL_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    coord_offset_t o;
+    assert_int_equal(coord_fetch_offset(&f->c, "solo", "t", 0, &o), KL_OK);
+    assert_int_equal(o.offset, -1);                      /* all or nothing */
+    assert_int_equal(coord_fetch_offset(&f->c, "solo", long_topic, 0, &o), KL_OK);
+    assert_int_equal(o.offset, -1);
+    assert_string_equal(describe_state(f), "Dead");      /* no group was created */
+}
+
+/* An offset log holding a record no commit could have written is corrupt: the
+ * coordinator refuses to start from it rather than guess. */
+static void test_load_of_impossible_topic_name_fails_init(void **state)
+{
+    (void)state;
+    kl_offset_record_t recs[] = {
+        { .group_id = "ga", .commit = { "t", 0, 1, "" }, .commit_timestamp_ms = 5 },
+        { .group_id = "ga", .commit = { too_long_topic_name(), 0, 2, "" },
+          .commit_timestamp_ms = 5 },
+    };
+    mock_offset_store_t store = { .records = recs, .count = 2 };
+    coord_t c;
+    int64_t now = 0;
+    kl_clock_t clock = { .self = &now, .now_ms = fake_now_ms };
+    uint64_t counter = 0;
+    group_id_source_t ids = { .self = &counter, .next64 = counter_next64 };
+    coord_config_t cfg = coord_config_default();
+    will_return(mock_offset_store_load_all, KL_OK);
+    assert_int_equal(coord_init(&c, &cfg, clock, mock_offset_store(&store), ids),
+                     KL_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    assert_null(c.groups);                               /* what was loaded is freed */
+}
+
+static kl_err_t count_then_fail(void *arg, const char *topic, int32_t partition,
+                                const coord_offset_t *off)
+{
+    (void)topic;
+    (void)partition;
+    (void)off;
+    int *visits = arg;
+    ++*visits;
+    return KL_ERR_UNKNOWN_SERVER_ERROR;
+}
+
+/* OffsetFetch of all partitions stops at the first error of its visitor (e.g. the
+ * response writer ran out of memory) and reports it. */
+static void test_fetch_all_offsets_stops_at_visitor_error(void **state)
+{
+    fixture_t *f = *state;
+    kl_offset_commit_t oc = { .topic = "t", .partition = 0, .offset = 1, .metadata = "" };
+    expect_commit("solo", "t", 0, 1, KL_OK);
+    assert_int_equal(coord_commit_offsets(&f->c, "solo", -1, "", NULL, &oc, 1), KL_OK);
+    oc.partition = 1;
+    expect_commit("solo", "t", 1, 1, KL_OK);
+    assert_int_equal(coord_commit_offsets(&f->c, "solo", -1, "", NULL, &oc, 1), KL_OK);
+    int visits = 0;
+    assert_int_equal(coord_fetch_all_offsets(&f->c, "solo", count_then_fail, &visits),
+                     KL_ERR_UNKNOWN_SERVER_ERROR);
+    assert_int_equal(visits, 1);
+    visits = 0;
+    assert_int_equal(coord_fetch_all_offsets(&f->c, "nobody", count_then_fail, &visits),
+                     KL_OK);                             /* unknown group: nothing to list */
+    assert_int_equal(visits, 0);
+}
+
+/* A null group id (a nullable string sent as null) is INVALID_GROUP_ID everywhere. */
+static void test_null_group_id_is_invalid(void **state)
+{
+    fixture_t *f = *state;
+    kl_offset_commit_t oc = { .topic = "t", .partition = 0, .offset = 1, .metadata = "" };
+    assert_int_equal(coord_commit_offsets(&f->c, NULL, -1, "", NULL, &oc, 1),
+                     KL_ERR_INVALID_GROUP_ID);
+    int visits = 0;
+    assert_int_equal(coord_fetch_all_offsets(&f->c, NULL, count_then_fail, &visits),
+                     KL_ERR_INVALID_GROUP_ID);
+    assert_int_equal(visits, 0);
+    coord_describe_result_t d;
+    assert_int_equal(coord_describe(&f->c, NULL, &d), KL_ERR_INVALID_GROUP_ID);
+    assert_int_equal(d.error, KL_ERR_INVALID_GROUP_ID);
+    assert_string_equal(d.state, "Dead");
+    assert_int_equal(d.member_count, 0);
+    coord_describe_result_free(&d);
+    coord_sync_result_t s;
+    coord_sync_args_t sa = { .group_id = NULL, .member_id = "m", .generation_id = 1 };
+    assert_int_equal(coord_sync(&f->c, &sa, 0, false, &s), COORD_DONE);
+    assert_int_equal(s.error, KL_ERR_INVALID_GROUP_ID);
+    coord_sync_result_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -785,6 +1007,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_group_ids, setup, teardown),
+        cmocka_unit_test(test_builtin_id_source_gives_distinct_uuid_shaped_ids),
+        cmocka_unit_test_setup_teardown(test_ticket_of_other_kind_or_group_is_not_trusted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parked_sync_of_member_that_left, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abandoned_sync_ticket_stops_keeping_member_alive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_for_impossible_topic_name_is_refused_before_the_store, setup, teardown),
+        cmocka_unit_test(test_load_of_impossible_topic_name_fails_init),
+        cmocka_unit_test_setup_teardown(test_fetch_all_offsets_stops_at_visitor_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_null_group_id_is_invalid, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,6 +171,17 @@ static void test_config_too_long_is_invalid_config(void **state)
     assert_int_equal(m.config_count, 1);
 }
 
+/* Looking up a config of no topic, or no key, finds nothing (and does not crash). */
+static void test_config_lookup_without_topic_or_key_is_null(void **state)
+{
+    (void)state;
+    kl_topic_meta_t m = { 0 };
+    assert_int_equal(topic_meta_set_config(&m, "retention.ms", "1"), KL_OK);
+    assert_null(topic_meta_config(NULL, "retention.ms"));
+    assert_null(topic_meta_config(&m, NULL));
+    assert_int_equal(topic_meta_set_config(NULL, "retention.ms", "1"), KL_ERR_INVALID_CONFIG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_config_replace_keeps_count),
         cmocka_unit_test(test_config_full_is_invalid_config),
         cmocka_unit_test(test_config_too_long_is_invalid_config),
+        cmocka_unit_test(test_config_lookup_without_topic_or_key_is_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
