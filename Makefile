@@ -105,10 +105,10 @@ check-layers:
 unit: $(TEST_BINS)
 	@$(PYTHON) test/tools/run_unit.py $(TEST_BINS)
 
-integration: build
+integration: deps build
 	@bash integration/run.sh $(abspath $(BROKER))
 
-asan:
+asan: deps
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" build unit integration
 
@@ -158,7 +158,7 @@ gdb-test: debug
 # ---- benchmark: Klamm and librdkafka's in-memory mock broker, side by side ----------
 BENCH_TOOL := $(BUILD)/klamm_bench
 
-bench: build $(BENCH_TOOL)
+bench: deps build $(BENCH_TOOL)
 	@bash test/bench/run.sh $(abspath $(BROKER)) $(abspath $(BENCH_TOOL))
 
 $(BENCH_TOOL): test/bench/klamm_bench.c
