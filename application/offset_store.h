@@ -45,7 +45,9 @@ typedef kl_err_t (*kl_offset_visit_fn)(void *arg, const kl_offset_record_t *rec)
 typedef struct kl_offset_store {
     void *self;
     /* Durably append `count` commits of `group_id`, all stamped `commit_timestamp_ms`;
-     * durable (fsync'd) before it returns. Nothing is appended on error. */
+     * durable before it returns — at least against a process crash (written to the
+     * kernel), fsync'd too when the flush policy asks for it (the adapter decides, as
+     * Kafka's log.flush.* settings govern __consumer_offsets). Nothing is appended on error. */
     kl_err_t (*commit)(void *self, const char *group_id, const kl_offset_commit_t *commits,
                        size_t count, int64_t commit_timestamp_ms);
     /* Call `visit` for every record, oldest first. Stops at the first visit error and

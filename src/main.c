@@ -126,9 +126,11 @@ int main(int argc, char **argv)
         goto out_dir;
     }
 
-    /* Committed offsets: write(2) per commit survives kill -9 (the page cache is the
-     * kernel's); fsync follows the log flush policy, as Kafka's __consumer_offsets. */
+    /* Committed offsets follow the log flush policy, as Kafka's __consumer_offsets
+     * topic does: write(2) per commit survives kill -9 (the page cache is the kernel's);
+     * with log.flush.interval.messages=1 every commit is also fsync'd (power loss). */
     offset_log_options_t oopts = offset_log_options_default();
+    oopts.sync_commits = app.config.storage.flush_interval_messages <= 1;
     if (offset_log_open(&app.offsets, app.config.storage.log_dir, &oopts, &app.log) != KL_OK)
         goto out_broker;
     coord_config_t ccfg = coord_config_default();
