@@ -17,10 +17,14 @@
 #include "domain/topic.h"
 
 /* Where a read puts its bytes: the caller's buffer grows by `n` and the store fills it.
- * Lets Fetch read a segment straight into the response (one copy, no temp buffer). */
+ * Lets Fetch read a segment straight into the response (one copy, no temp buffer).
+ * A store that reserved room for a whole range and then served less (it found a corrupt
+ * batch in what it read, or the read failed) gives the unused tail back with `unreserve`,
+ * so the check of the bytes can happen after they landed in the response. */
 typedef struct kl_buf_sink {
     void *arg;
     uint8_t *(*reserve)(void *arg, size_t n);   /* NULL when out of memory */
+    void (*unreserve)(void *arg, size_t n);     /* drop the last n reserved bytes */
 } kl_buf_sink_t;
 
 /* Called once per persisted topic at startup by log_store.topic_load_all. */

@@ -1,11 +1,26 @@
 /*
- * domain/crc32c.c — CRC-32C (Castagnoli), table-driven, slicing-by-8.
- * Layer: domain (pure computation). May touch: domain/crc32c.h only.
+ * domain/crc32c.c — CRC-32C (Castagnoli): the SSE 4.2 `crc32` instruction where the CPU
+ * has it, a portable table-driven slicing-by-8 everywhere else.
+ * Layer: domain (pure computation). May touch: domain/crc32c.h, <string.h>, and on
+ * x86-64 the compiler's <nmmintrin.h> intrinsics.
  *
  * Why CRC-32C: KIP-98 (message format v2) chose it for the record batch checksum
- * because modern CPUs compute it in hardware; we stay portable C and use the classic
- * software method instead. The register is kept reflected (LSB first), initialised to
- * all ones and inverted at the end, as in RFC 3720 (iSCSI) and Kafka's Crc32C class.
+ * because modern CPUs compute it in hardware. The register is kept reflected (LSB first),
+ * initialised to all ones and inverted at the end, as in RFC 3720 (iSCSI) and Kafka's
+ * Crc32C class.
+ *
+ * Which implementation runs (kl_crc32c_best): a pure function of the CPU, recomputed at
+ * every call rather than remembered, so there is no global mutable state and no init
+ * call to forget. `__builtin_cpu_supports` is a CPU query, not I/O: it tests a bit that
+ * libgcc filled from CPUID before main() and never changes afterwards — one load and one
+ * test, ~1 ns, against ~100 ns for the smallest batch we checksum. Callers that want
+ * to pin a choice (tests comparing the two, a benchmark) use kl_crc32c_with.
+ *
+ * Costs measured on the development machine (AMD EPYC, 1 MiB buffer, 1000 passes; the
+ * loop is in docs/performance.md):
+ *   portable slicing-by-8        ~2.4 GB/s  8 table lookups per 8 bytes
+ *   SSE 4.2, one chain            ~9 GB/s   one `crc32` per 8 bytes (latency 3 cycles)
+ *   SSE 4.2, 3 chains interleaved ~25 GB/s  buffers of 24 KiB and more (kl_crc32c_sse42)
  *
  * Slicing-by-8: table[k][b] is the CRC contribution of byte b followed by k zero bytes,
  * so eight input bytes can be folded into the register with eight independent lookups
@@ -15,6 +30,13 @@
  * The tables are a const literal (no mutable static state, no init call to forget).
  */
 #include "domain/crc32c.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define KL_CRC32C_X86 1
+#include <nmmintrin.h>
+#endif
 
 /* kl_crc32c_table[k][b]: CRC-32C of byte b followed by k zero bytes (slicing-by-8).
  * Generated once from the reflected polynomial 0x82F63B78 (test_crc32c.c checks the
@@ -405,17 +427,118 @@ static uint32_t kl_crc32c_block8(uint32_t crc, const uint8_t *p)
            kl_crc32c_table[0][p[7]];
 }
 
-uint32_t kl_crc32c(uint32_t crc, const void *data, size_t len)
+/* The portable path: slicing-by-8 over the body, byte at a time for the tail. */
+static uint32_t kl_crc32c_portable(uint32_t crc, const uint8_t *p, size_t len)
 {
-    const uint8_t *p = data;
-    /* The pre/post inversion lets callers chain: kl_crc32c(kl_crc32c(0, a), b) is the
-     * checksum of a followed by b. */
-    crc = ~crc;
     while (len >= 8) {
         crc = kl_crc32c_block8(crc, p);
         p += 8;
         len -= 8;
     }
-    crc = kl_crc32c_bytes(crc, p, len);
-    return ~crc;
+    return kl_crc32c_bytes(crc, p, len);
+}
+
+#ifdef KL_CRC32C_X86
+/* 3-way interleaving. One `crc32` has a latency of 3 cycles but the CPU can start one per
+ * cycle, so a single dependent chain uses a third of it. Long buffers are cut into rounds
+ * of three KL_CRC32C_LANE-byte lanes A, B, C, checksummed as three independent chains
+ * (B and C from register 0), and joined with the linearity of the CRC register:
+ *     crc(r, A B) = shift(crc(r, A)) ^ crc(0, B)
+ * where shift(x) is the register after feeding LANE zero bytes from x. shift is linear
+ * over GF(2), so it is the xor of the columns shift(1 << i) for the bits set in x: the
+ * 32 constants below, generated once from the polynomial and checked by test_crc32c.c
+ * (any wrong column makes the 3-way result differ from the portable one). Cost of a
+ * join: 2 shifts of 32 masked xors, ~5 % of a 24 KiB round. */
+#define KL_CRC32C_LANE 8192
+
+static const uint32_t kl_crc32c_lane_shift[32] = {
+    0xe040e0ac, 0xc56db7a9, 0x8f3719a3, 0x1b8245b7, 0x37048b6e, 0x6e0916dc,
+    0xdc122db8, 0xbdc82d81, 0x7e7c2df3, 0xfcf85be6, 0xfc1cc13d, 0xfdd5f48b,
+    0xfe479fe7, 0xf963493f, 0xf72ae48f, 0xebb9bfef, 0xd29f092f, 0xa0d264af,
+    0x4448bfaf, 0x88917f5e, 0x14ce884d, 0x299d109a, 0x533a2134, 0xa6744268,
+    0x4904f221, 0x9209e442, 0x21ffbe75, 0x43ff7cea, 0x87fef9d4, 0x0a118559,
+    0x14230ab2, 0x28461564,
+};
+
+static uint32_t kl_crc32c_shift_lane(uint32_t x)
+{
+    uint32_t out = 0;
+    for (int i = 0; i < 32; i++)
+        out ^= kl_crc32c_lane_shift[i] & (0u - ((x >> i) & 1u));
+    return out;
+}
+
+static inline uint64_t kl_crc32c_load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);     /* x86: little-endian, unaligned loads are fine: one mov */
+    return v;
+}
+
+/* One round: 3 * LANE bytes at p, extending register `crc`. */
+__attribute__((target("sse4.2")))
+static uint32_t kl_crc32c_sse42_round(uint32_t crc, const uint8_t *p)
+{
+    uint64_t a = crc, b = 0, c = 0;
+    for (size_t i = 0; i < KL_CRC32C_LANE; i += 8) {
+        a = _mm_crc32_u64(a, kl_crc32c_load64(p + i));
+        b = _mm_crc32_u64(b, kl_crc32c_load64(p + KL_CRC32C_LANE + i));
+        c = _mm_crc32_u64(c, kl_crc32c_load64(p + 2 * KL_CRC32C_LANE + i));
+    }
+    uint32_t ab = kl_crc32c_shift_lane((uint32_t)a) ^ (uint32_t)b;
+    return kl_crc32c_shift_lane(ab) ^ (uint32_t)c;
+}
+
+/* The hardware path: whole rounds 3-way, then one chain of 8-byte `crc32`s, then bytes.
+ * Only these functions are compiled for SSE 4.2, so the rest of the binary runs on any
+ * x86-64; they are called only when kl_crc32c_best said the CPU has it. */
+__attribute__((target("sse4.2")))
+static uint32_t kl_crc32c_sse42(uint32_t crc, const uint8_t *p, size_t len)
+{
+    while (len >= 3 * KL_CRC32C_LANE) {
+        crc = kl_crc32c_sse42_round(crc, p);
+        p += 3 * KL_CRC32C_LANE;
+        len -= 3 * KL_CRC32C_LANE;
+    }
+    uint64_t c = crc;
+    while (len >= 8) {
+        c = _mm_crc32_u64(c, kl_crc32c_load64(p));
+        p += 8;
+        len -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (len--)
+        c32 = _mm_crc32_u8(c32, *p++);
+    return c32;
+}
+#endif
+
+kl_crc32c_impl_t kl_crc32c_best(void)
+{
+#ifdef KL_CRC32C_X86
+    if (__builtin_cpu_supports("sse4.2"))
+        return KL_CRC32C_SSE42;
+#endif
+    return KL_CRC32C_PORTABLE;
+}
+
+uint32_t kl_crc32c_with(kl_crc32c_impl_t impl, uint32_t crc, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    /* The pre/post inversion lets callers chain: kl_crc32c(kl_crc32c(0, a), b) is the
+     * checksum of a followed by b. */
+    crc = ~crc;
+#ifdef KL_CRC32C_X86
+    /* Asking again makes a wrong `impl` harmless: no SIGILL on a CPU without SSE 4.2. */
+    if (impl == KL_CRC32C_SSE42 && kl_crc32c_best() == KL_CRC32C_SSE42)
+        return ~kl_crc32c_sse42(crc, p, len);
+#else
+    (void)impl;                  /* only the portable path exists on this CPU family */
+#endif
+    return ~kl_crc32c_portable(crc, p, len);
+}
+
+uint32_t kl_crc32c(uint32_t crc, const void *data, size_t len)
+{
+    return kl_crc32c_with(kl_crc32c_best(), crc, data, len);
 }

@@ -290,8 +290,9 @@ static void test_write_queue(void **state)
     conn_free(&c);
 }
 
-/* Buffers beyond KL_CONN_BUF_KEEP are released once drained. */
-static void test_large_buffers_released_when_drained(void **state)
+/* Buffers beyond KL_CONN_BUF_KEEP stay while the connection is busy (no malloc and page
+ * faults per big request) and are released by conn_trim once drained. */
+static void test_large_buffers_kept_until_trimmed(void **state)
 {
     (void)state;
     kl_conn_t c;
@@ -300,8 +301,38 @@ static void test_large_buffers_released_when_drained(void **state)
     assert_non_null(wr_reserve(w, 2 * KL_CONN_BUF_KEEP));
     assert_true(conn_queue_out(&c));
     assert_true(conn_memory(&c) >= 2 * KL_CONN_BUF_KEEP);
+    assert_false(conn_trim(&c));                 /* still queued: nothing to free */
     conn_write_commit(&c, conn_queued(&c));
+    assert_true(conn_memory(&c) >= 2 * KL_CONN_BUF_KEEP);   /* kept for the next one */
+    assert_true(conn_trim(&c));
     assert_true(conn_memory(&c) < KL_CONN_BUF_KEEP);
+    assert_false(conn_trim(&c));
+    conn_free(&c);
+}
+
+/* A big request's read buffer is reused by the next one, and trimmed only when empty. */
+static void test_big_read_buffer_reused_then_trimmed(void **state)
+{
+    (void)state;
+    enum { BIG = 3 * KL_CONN_BUF_KEEP };
+    kl_conn_t c;
+    conn_init(&c, 1, -1, "mem", 4 * BIG);
+    static uint8_t buf[BIG + 4];
+    size_t n = make_frame(buf, BIG, 'x', BIG);
+    feed(&c, buf, n, 65536);
+    uint8_t *first = c.rbuf;
+    size_t cap = c.rcap;
+    assert_true(cap >= (size_t)BIG + 4);
+    conn_consume_frame(&c);
+    feed(&c, buf, 10, 10);                       /* the start of the next big request */
+    assert_false(conn_trim(&c));                 /* bytes buffered: kept */
+    feed(&c, buf + 10, n - 10, 65536);
+    assert_ptr_equal(c.rbuf, first);             /* same buffer, no regrowth */
+    assert_int_equal(c.rcap, cap);
+    conn_consume_frame(&c);
+    assert_true(conn_trim(&c));
+    assert_null(c.rbuf);
+    assert_int_equal(c.rcap, 0);
     conn_free(&c);
 }
 
@@ -317,7 +348,8 @@ int main(void)
         cmocka_unit_test(test_parked_frame_stays_put),
         cmocka_unit_test(test_wants_read_policy),
         cmocka_unit_test(test_write_queue),
-        cmocka_unit_test(test_large_buffers_released_when_drained),
+        cmocka_unit_test(test_large_buffers_kept_until_trimmed),
+        cmocka_unit_test(test_big_read_buffer_reused_then_trimmed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,13 @@ static uint8_t *test_sink_reserve(void *arg, size_t n)
     return p;
 }
 
+static void test_sink_unreserve(void *arg, size_t n)
+{
+    test_sink_t *s = arg;
+    assert_true(n <= s->used);
+    s->used -= n;
+}
+
 /* topic "orders", one partition: log start 10, high watermark = log end 50 */
 typedef struct fixture {
     kl_broker_t b;
@@ -51,6 +58,7 @@ static int setup(void **state)
     assert_int_equal(broker_init(&f->b, &cfg, mock_log_store(), mock_clock()), KL_OK);
     f->sink.arg = &f->store;
     f->sink.reserve = test_sink_reserve;
+    f->sink.unreserve = test_sink_unreserve;
     *state = f;
     return 0;
 }

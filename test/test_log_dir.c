@@ -93,6 +93,14 @@ static uint8_t *test_buf_reserve(void *arg, size_t n)
     return p + b->len - n;
 }
 
+/* The sink's give-back: the last n reserved bytes were not used. */
+static void test_buf_unreserve(void *arg, size_t n)
+{
+    test_buf_t *b = arg;
+    assert_true(n <= b->len);
+    b->len -= n;
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb, (void)flag, (void)ftw;
@@ -265,7 +273,7 @@ static void test_partition_append_read_reopen(void **state)
     assert_int_equal(offs.high_watermark, 40);
     for (int64_t o = 0; o < 40; o++) {
         test_buf_t b = { 0 };
-        kl_buf_sink_t sink = { &b, test_buf_reserve };
+        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
         size_t n = 0;
         assert_int_equal(s.read(s.self, log, o, 1, &sink, &n), KL_OK);
         assert_int_equal(n, sizes[o / 2]);
@@ -277,7 +285,7 @@ static void test_partition_append_read_reopen(void **state)
     assert_int_equal(at, 20);                       /* batch 20..21 has timestamps 120, 121 */
     assert_int_equal(ts, 121);
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
     size_t n = 0;
     assert_int_equal(s.read(s.self, log, 41, 100, &sink, &n), KL_ERR_OFFSET_OUT_OF_RANGE);
     log_dir_close(d);                               /* closes the still-open partition */
@@ -352,7 +360,7 @@ static void fill_partition(fixture_t *f, uint8_t batches[][512], size_t *sizes, 
 static void expect_port_read(kl_log_store_t *s, void *log, int64_t o, uint8_t batches[][512], size_t *sizes)
 {
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
     size_t n = 0;
     assert_int_equal(s->read(s->self, log, o, 1, &sink, &n), KL_OK);
     assert_int_equal(n, sizes[o / 2]);
@@ -422,7 +430,7 @@ static void test_corrupt_older_segment_reported_through_the_port(void **state)
     assert_int_equal(offs.log_end, 2 * N);            /* not scanned, not cut */
     expect_port_read(&s, log, 0, batches, sizes);
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
     size_t n = 99;
     assert_int_equal(s.read(s.self, log, 2, 1 << 20, &sink, &n), KL_ERR_CORRUPT_MESSAGE);
     assert_int_equal(n, 0);

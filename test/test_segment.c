@@ -99,6 +99,14 @@ static uint8_t *test_buf_reserve(void *arg, size_t n)
     return p + b->len - n;
 }
 
+/* The sink's give-back: the last n reserved bytes were not used. */
+static void test_buf_unreserve(void *arg, size_t n)
+{
+    test_buf_t *b = arg;
+    assert_true(n <= b->len);
+    b->len -= n;
+}
+
 /* ---- fixture: a temp dir, a recipe of NBATCH batches (1..3 records, ~40-120 bytes) ---- */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -195,7 +203,7 @@ static void check_reads(fixture_t *f, kl_segment_t *seg, int upto)
 {
     for (int64_t o = 0; o < f->bases[upto - 1] + f->counts[upto - 1]; o++) {
         test_buf_t b = { 0 };
-        kl_buf_sink_t sink = { &b, test_buf_reserve };
+        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
         size_t n = 0;
         assert_int_equal(segment_read(seg, o, 1 << 20, &sink, &n), KL_OK);
         int first = batch_of(f, o);
@@ -363,7 +371,7 @@ static void test_read_round_trip_every_offset(void **state)
     kl_segment_t *seg = fill(f, 64);
     for (int64_t o = 0; o < total_records(f); o++) {
         test_buf_t b = { 0 };
-        kl_buf_sink_t sink = { &b, test_buf_reserve };
+        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
         size_t n = 0;
         int first = batch_of(f, o);
         assert_int_equal(segment_read(seg, o, 1 << 20, &sink, &n), KL_OK);
@@ -384,7 +392,7 @@ static void test_read_respects_max_bytes_kip74(void **state)
     fixture_t *f = *state;
     kl_segment_t *seg = fill(f, 0);
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
     size_t n = 0;
     /* smaller than one batch: the whole first batch anyway */
     assert_int_equal(segment_read(seg, 0, 5, &sink, &n), KL_OK);
@@ -704,11 +712,43 @@ static void test_sealed_trusts_a_sane_short_index(void **state)
     segment_close(seg);
 }
 
+/* Rule 7's scope: only a sealed segment found on disk is checked on read. A segment this
+ * process created or scanned is not, so a byte changed behind its back is served as is
+ * (the documented limit); the same file reopened sealed is checked and reported. */
+static void test_reads_verify_only_segments_found_sealed(void **state)
+{
+    fixture_t *f = *state;
+    kl_segment_t *seg = fill(f, 0);
+    assert_false(seg->verify_reads);                     /* created: every byte appended was checked */
+    char path[256];
+    path_of(f, ".log", path, sizeof path);
+    flip_byte(path, f->positions[0] + KL_BATCH_HEADER_SIZE + 1);   /* a record byte of batch 0 */
+    test_buf_t b = { 0 };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    size_t n = 0;
+    assert_int_equal(segment_read(seg, 0, 1 << 20, &sink, &n), KL_OK);
+    assert_int_equal(n, total_bytes(f));                 /* not checked again: one pread, no CRC */
+    segment_close(seg);
+
+    assert_int_equal(segment_open_sealed(&seg, f->dir, 0, total_records(f), 0, NULL), KL_OK);
+    assert_true(seg->verify_reads);                      /* found on disk: checked on read */
+    b.len = 0;
+    assert_int_equal(segment_read(seg, 0, 1 << 20, &sink, &n), KL_ERR_CORRUPT_MESSAGE);
+    assert_int_equal(b.len, 0);
+    segment_close(seg);
+
+    assert_int_equal(segment_open_active(&seg, f->dir, 0, 0, NULL), KL_OK);
+    assert_false(seg->verify_reads);                     /* scanned: batch 0 on was cut at open */
+    assert_int_equal(seg->size, 0);
+    segment_close(seg);
+    free(b.data);
+}
+
 /* Read from `offset` with room for everything: expect exactly batches [from, to). */
 static void expect_read(fixture_t *f, kl_segment_t *seg, int64_t offset, int32_t max, int from, int to)
 {
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
     size_t n = 0;
     assert_int_equal(segment_read(seg, offset, max, &sink, &n), KL_OK);
     assert_int_equal(n, f->positions[to - 1] + (int64_t)f->sizes[to - 1] - f->positions[from]);
@@ -724,7 +764,7 @@ static void expect_corrupt(fixture_t *f, kl_segment_t *seg, int bad)
 {
     for (int64_t o = f->bases[bad]; o < f->bases[bad] + f->counts[bad]; o++) {
         test_buf_t b = { 0 };
-        kl_buf_sink_t sink = { &b, test_buf_reserve };
+        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
         size_t n = 99;
         assert_int_equal(segment_read(seg, o, 1 << 20, &sink, &n), KL_ERR_CORRUPT_MESSAGE);
         assert_int_equal(n, 0);
@@ -738,7 +778,7 @@ static void expect_corrupt(fixture_t *f, kl_segment_t *seg, int bad)
 static bool read_served_or_reported(fixture_t *f, kl_segment_t *seg, int64_t o)
 {
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
     size_t n = 99;
     kl_err_t err = segment_read(seg, o, 1 << 20, &sink, &n);
     if (err == KL_OK) {
@@ -876,7 +916,7 @@ static void check_empty_prefix(fixture_t *f, size_t keep)
     assert_int_equal(file_size(path), 0);
     assert_int_equal(file_size(seg->index_path), 0);
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
     size_t got = 99;
     assert_int_equal(segment_read(seg, base, 1000, &sink, &got), KL_OK);
     assert_int_equal(got, 0);
@@ -970,6 +1010,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sealed_index_unordered_is_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sealed_index_past_end_is_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sealed_trusts_a_sane_short_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_verify_only_segments_found_sealed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_flip_every_byte_of_last_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_active_index_deleted_is_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_active_index_odd_size_is_rebuilt, setup, teardown),

@@ -6,6 +6,13 @@
  * Costs: compaction is a memmove of the bytes of a partial frame, done only when the
  * head frame would not fit in the room left; growth doubles up to max_frame + 4, so
  * a client can make us hold at most one maximum frame per connection.
+ *
+ * Buffers larger than KL_CONN_BUF_KEEP are released by conn_trim, which the server calls
+ * for connections that stayed idle for a whole tick — not after every request. A producer
+ * sending 1 MiB requests back to back used to get its read buffer freed and regrown
+ * (malloc, page faults on first touch, munmap) for every request, and a consumer its
+ * response buffers likewise (docs/performance.md). Memory bound unchanged: at most one
+ * maximum frame read and the queued responses per connection, and none once idle.
  */
 #include "infrastructure/net/connection.h"
 
@@ -131,14 +138,8 @@ void conn_consume_frame(kl_conn_t *c)
     c->rstart += conn_head_need(c);
     if (c->rstart > c->rend)               /* never: only called on a READY head */
         c->rstart = c->rend;
-    if (c->rstart == c->rend) {
-        c->rstart = c->rend = 0;
-        if (c->rcap > KL_CONN_BUF_KEEP) {  /* one big request must not pin its buffer */
-            free(c->rbuf);
-            c->rbuf = NULL;
-            c->rcap = 0;
-        }
-    }
+    if (c->rstart == c->rend)
+        c->rstart = c->rend = 0;           /* big buffers stay until idle: conn_trim */
 }
 
 /* A complete frame buffered behind the (parked) head frame? */
@@ -207,11 +208,28 @@ void conn_write_commit(kl_conn_t *c, size_t n)
     if (c->wsent < c->wq.len)
         return;
     c->wsent = 0;
-    wr_reset(&c->wq);
-    if (c->wq.cap > KL_CONN_BUF_KEEP)
+    wr_reset(&c->wq);                      /* big buffers stay until idle: conn_trim */
+}
+
+bool conn_trim(kl_conn_t *c)
+{
+    bool freed = false;
+    if (!c->parked && conn_buffered(c) == 0 && c->rcap > KL_CONN_BUF_KEEP) {
+        free(c->rbuf);
+        c->rbuf = NULL;
+        c->rcap = c->rstart = c->rend = 0;
+        freed = true;
+    }
+    if (conn_queued(c) == 0 && c->wq.cap > KL_CONN_BUF_KEEP) {
         wr_free(&c->wq);
-    if (c->out.cap > KL_CONN_BUF_KEEP)
+        c->wsent = 0;
+        freed = true;
+    }
+    if (c->out.len == 0 && c->out.cap > KL_CONN_BUF_KEEP) {
         wr_free(&c->out);
+        freed = true;
+    }
+    return freed;
 }
 
 size_t conn_memory(const kl_conn_t *c) { return c->rcap + c->wq.cap + c->out.cap; }

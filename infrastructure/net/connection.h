@@ -26,8 +26,9 @@
 
 /* First read-buffer size: most Kafka requests are far smaller. */
 #define KL_CONN_RBUF_INITIAL (16u * 1024u)
-/* Buffers larger than this are freed once empty, so one big request or response does
- * not pin megabytes to an idle connection. Cost: a malloc for the next big one. */
+/* Buffers larger than this are freed by conn_trim once empty and idle, so one big
+ * request or response does not pin megabytes to an idle connection, while a busy one
+ * keeps its buffers. Cost: a malloc for the next big one after an idle tick. */
 #define KL_CONN_BUF_KEEP (256u * 1024u)
 
 typedef enum kl_frame_status {
@@ -56,6 +57,7 @@ typedef struct kl_conn {
     int64_t park_cookie;       /* the handler's note to itself across retries (JoinGroup) */
     uint64_t park_seen_seq;    /* server's dispatch count when last attempted */
 
+    bool busy;                 /* had socket events since the server's last tick */
     bool eof;                  /* the peer sent FIN: answer what is buffered, then close */
     bool closing;              /* to be closed at the end of this server iteration */
     const char *close_reason;  /* static string for the close log line */
@@ -94,6 +96,11 @@ bool conn_queue_out(kl_conn_t *c);
 size_t conn_queued(const kl_conn_t *c);
 const uint8_t *conn_write_data(const kl_conn_t *c, size_t *len);
 void conn_write_commit(kl_conn_t *c, size_t n);
+
+/* Free every buffer larger than KL_CONN_BUF_KEEP that holds nothing (the read buffer
+ * only while no request is in flight). The server calls it for connections idle for a
+ * tick. true when something was freed. */
+bool conn_trim(kl_conn_t *c);
 
 /* Bytes of heap this connection holds (capacities of its three buffers). */
 size_t conn_memory(const kl_conn_t *c);

@@ -13,7 +13,8 @@
  *   4. accept new connections;
  *   5. retry parked requests if any other request was dispatched since their last
  *      attempt (it may have produced what they wait for), final attempts when due;
- *   6. on_tick when due; close what was marked for closing.
+ *   6. on_tick when due (and idle connections give back big buffers); close what was
+ *      marked for closing.
  *
  * Why one request at a time per connection: Kafka promises in-order answers per
  * connection and the broker mutes a channel while a request is in flight; doing the
@@ -422,6 +423,7 @@ static void server_conn_read(kl_server_t *s, kl_conn_t *c)
 
 static void server_conn_events(kl_server_t *s, kl_conn_t *c, short revents)
 {
+    c->busy = true;                                  /* keeps its buffers (server_tick) */
     if (revents & (POLLERR | POLLNVAL)) {
         int err = 0;
         socklen_t sl = sizeof err;
@@ -498,12 +500,26 @@ static void server_retry_parked(kl_server_t *s)
     }
 }
 
+/* Connections with no socket event for a whole tick give back their big buffers
+ * (conn_trim); busy ones keep them, so back-to-back 1 MiB requests reuse one buffer.
+ * Cost: O(connections) once per tick, not per request. */
+static void server_trim_idle(kl_server_t *s)
+{
+    for (size_t i = 0; i < s->nconns; i++) {
+        kl_conn_t *c = s->conns[i];
+        if (!c->busy)
+            (void)conn_trim(c);
+        c->busy = false;
+    }
+}
+
 static void server_tick(kl_server_t *s)
 {
     int64_t now = clock_monotonic_ms();
     if (now < s->next_tick_ms)
         return;
     s->next_tick_ms = now + s->opts.tick_interval_ms;
+    server_trim_idle(s);
     if (s->handler.on_tick != NULL) {
         s->handler.on_tick(s->handler.arg, now);
         /* A tick can decide what parked requests wait for (a session expiry ends a

@@ -140,10 +140,17 @@ static void fe_truncate(kl_writer_t *out, size_t len)
         out->len = len;
 }
 
-/* The sink the store reads into: each reserve grows the response writer. */
+/* The sink the store reads into: each reserve grows the response writer, and an
+ * unreserve takes back what a read did not use (see ports.h). */
 static uint8_t *fe_sink_reserve(void *arg, size_t n)
 {
     return wr_reserve((kl_writer_t *)arg, n);
+}
+
+static void fe_sink_unreserve(void *arg, size_t n)
+{
+    kl_writer_t *out = arg;
+    fe_truncate(out, n <= out->len ? out->len - n : 0);
 }
 
 /* ---- one partition -------------------------------------------------------------- */
@@ -173,7 +180,7 @@ static kl_err_t fe_read_records(kl_broker_t *b, const char *topic, const fe_part
         return fe_offsets_only(b, topic, p, res);
 
     size_t start = out->len;
-    kl_buf_sink_t sink = { out, fe_sink_reserve };
+    kl_buf_sink_t sink = { out, fe_sink_reserve, fe_sink_unreserve };
     kl_err_t err = fetch_partition(b, topic, p->index, p->fetch_offset, (int32_t)limit,
                                    &sink, res);
     if (err != KL_OK || !wr_ok(out)) {

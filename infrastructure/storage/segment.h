@@ -49,6 +49,7 @@ typedef struct kl_segment {
     size_t index_cap;                /* entries allocated */
     int64_t bytes_since_index;       /* appended since the last index entry */
     int32_t index_interval_bytes;    /* log.index.interval.bytes */
+    bool verify_reads;               /* rule 7: true only for sealed segments found on disk */
     const kl_log_t *log;             /* may be NULL: silence */
 } kl_segment_t;
 
@@ -104,14 +105,15 @@ bool segment_can_hold(const kl_segment_t *seg, size_t len, int64_t last_offset);
 kl_err_t segment_find(const kl_segment_t *seg, int64_t offset, int64_t *pos_out);
 
 /* Whole batches from the one containing `offset`, at most `max_bytes` but always at least
- * one batch (KIP-74). Every batch is checked (framing, CRC-32C, offsets) before it is
- * written into `sink`, which grows by exactly *len_out bytes. A read stops before the
- * first bad batch and serves the ones before it (KL_OK); when the first batch is bad,
- * nothing is served and the answer is CORRUPT_MESSAGE with a log line naming the file and
- * the position (rule 7 in segment.c, with Kafka's reason). *len_out = 0 when
- * offset >= next_offset. Cost: the find above + a header walk from the last index entry
- * below the end limit + one pread into a scratch buffer + CRC-32C over the bytes read +
- * one memcpy into the sink. */
+ * one batch (KIP-74), read straight into `sink`, which keeps exactly *len_out bytes.
+ * In a segment opened sealed (verify_reads) every batch is checked (framing, CRC-32C,
+ * offsets) first; other segments hold only bytes this process checked already (rule 7).
+ * A read stops before the first bad batch and serves the ones before it (KL_OK); when
+ * the first batch is bad, nothing is served and the answer is CORRUPT_MESSAGE with a log
+ * line naming the file and the position (rule 7 in segment.c, with Kafka's reason).
+ * *len_out = 0 when offset >= next_offset. Cost: the find above + a header walk from the
+ * last index entry below the end limit + one pread straight into the sink (+ CRC-32C over
+ * the bytes read when verify_reads); what fails the check is given back (unreserve). */
 kl_err_t segment_read(const kl_segment_t *seg, int64_t offset, int32_t max_bytes,
                       kl_buf_sink_t *sink, size_t *len_out);
 
