@@ -16,105 +16,41 @@
 
 #include "application/describe_configs.h"
 #include "infrastructure/protocol/api.h"
-#include "test/mocks/mock_clock.h"
-#include "test/mocks/mock_log_store.h"
+#include "test/fixtures/client_frames.h"
+#include "test/mocks/handler_fixture.h"
 
-/* ---- fixtures: request frames captured from the clients (/work/shared/fixtures) ---- */
+/* ---- harness: test/mocks/handler_fixture.h, with this broker and topic ---- */
 
-/* kafka-python/022-DescribeConfigs-v2.req.bin (35 bytes):
- * KafkaAdminClient.describe_configs([TOPIC 'topic']) */
-static const uint8_t KP_DESCRIBE_CONFIGS_V2[] = {
-    0x00, 0x20, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 0x00, 0x08, 0x6b, 0x70,
-    0x2d, 0x61, 0x64, 0x6d, 0x69, 0x6e, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00,
-    0x05, 0x74, 0x6f, 0x70, 0x69, 0x63, 0xff, 0xff, 0xff, 0xff, 0x00,
-};
-/* kafkajs/021-DescribeConfigs-v2.req.bin (30 bytes): admin.describeConfigs(TOPIC 'topic') */
-static const uint8_t KJS_DESCRIBE_CONFIGS_V2[] = {
-    0x00, 0x20, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x03, 0x6b, 0x6a,
-    0x73, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x05, 0x74, 0x6f, 0x70, 0x69,
-    0x63, 0xff, 0xff, 0xff, 0xff, 0x00,
-};
-
-/* ---- harness: a broker, a request as dispatch would hand it over, the response ---- */
-
-#define NODE_ID 1
-#define FAKE_HDR 0x4b4c4d4dU     /* bytes dispatch would have written before the body */
 #define TOPIC_CONFIGS 19         /* what a topic without overrides reports */
 
-typedef struct env {
-    kl_broker_t broker;
-    kl_topic_meta_t meta;
-    bool has_topic;
-    kl_request_t req;
-    kl_writer_t out;
-    kl_reader_t resp;            /* the response body, after env_run */
-    uint8_t frame[4096];
-} env_t;
-
-static void *env_log(void) { return (void *)(uintptr_t)0x1000; }
-
-/* A broker; with `retention_ms` non-NULL, topic "topic" (1 partition) overriding it. */
-static env_t *env_new(bool with_topic, const char *retention_ms)
+/* A broker creating 1 partition per new topic, without a cluster id; with `with_topic`,
+ * topic "topic" (1 partition) found on disk at startup, overriding retention.ms when
+ * `retention_ms` is non-NULL. */
+static hf_env_t *env_new(bool with_topic, const char *retention_ms)
 {
-    env_t *e = calloc(1, sizeof *e);
-    assert_non_null(e);
-    kl_broker_config_t c;
-    memset(&c, 0, sizeof c);
-    c.node_id = NODE_ID;
-    strcpy(c.advertised_host, "localhost");
-    c.advertised_port = 9092;
+    kl_broker_config_t c = hf_broker_config();
     c.num_partitions = 1;
-    c.default_replication_factor = 1;
-    c.auto_create_topics = true;
-    c.message_max_bytes = 1048588;
-    e->has_topic = with_topic;
-    strcpy(e->meta.name, "topic");
-    e->meta.partition_count = 1;
-    e->meta.replication_factor = 1;
+    c.cluster_id[0] = '\0';
+    kl_topic_meta_t meta;
+    memset(&meta, 0, sizeof meta);
+    strcpy(meta.name, "topic");
+    meta.partition_count = 1;
+    meta.replication_factor = 1;
     if (retention_ms != NULL)
-        assert_int_equal(topic_meta_set_config(&e->meta, "retention.ms", retention_ms), KL_OK);
-    mock_log_store_expect_load_all(&e->meta, with_topic ? 1 : 0, KL_OK);
+        assert_int_equal(topic_meta_set_config(&meta, "retention.ms", retention_ms), KL_OK);
+    mock_log_store_expect_load_all(&meta, with_topic ? 1 : 0, KL_OK);   /* read in init */
     if (with_topic)
-        mock_log_store_expect_open("topic", 0, env_log(), 0, 0, KL_OK);
-    assert_int_equal(broker_init(&e->broker, &c, mock_log_store(), mock_clock()), KL_OK);
-    wr_init(&e->out);
+        mock_log_store_expect_open("topic", 0, hf_log(0), 0, 0, KL_OK);
+    hf_env_t *e = hf_env_new_config(&c, mock_log_store());
+    e->logs = with_topic ? 1 : 0;                                       /* hf_free closes it */
     return e;
 }
 
-static void env_free(env_t *e)
-{
-    if (e->has_topic)
-        mock_log_store_expect_close(env_log());
-    broker_close(&e->broker);
-    wr_free(&e->out);
-    free(e);
-}
-
 /* Run the handler on a whole request frame (header v1 + body), as dispatch would. */
-static kl_reply_t env_run(env_t *e, const uint8_t *frame, size_t len)
+static kl_reply_t env_run(hf_env_t *e, const uint8_t *frame, size_t len)
 {
-    assert_true(len <= sizeof e->frame);
-    memcpy(e->frame, frame, len);
-    kl_reader_t r;
-    rd_init(&r, e->frame, len);
-    memset(&e->req, 0, sizeof e->req);
-    e->req.broker = &e->broker;
-    e->req.header.api_key = rd_i16(&r);
-    e->req.header.api_version = rd_i16(&r);
-    e->req.header.correlation_id = rd_i32(&r);
-    e->req.header.client_id = rd_nullable_string(&r);
-    assert_true(rd_ok(&r));
+    kl_reply_t reply = hf_run(e, describe_configs_handle, frame, len);
     assert_int_equal(e->req.header.api_key, KL_API_DESCRIBE_CONFIGS);
-    kl_reader_t body;
-    rd_init(&body, e->frame + r.pos, len - r.pos);
-
-    wr_reset(&e->out);
-    wr_u32(&e->out, FAKE_HDR);
-    wr_i32(&e->out, e->req.header.correlation_id);
-    kl_reply_t reply = describe_configs_handle(&e->req, &body, &e->out);
-    assert_true(wr_ok(&e->out));
-    assert_true(e->out.len >= 8);
-    rd_init(&e->resp, e->out.buf + 8, e->out.len - 8);
     return reply;
 }
 
@@ -122,11 +58,7 @@ static kl_reply_t env_run(env_t *e, const uint8_t *frame, size_t len)
 
 static void req_begin(kl_writer_t *w, int16_t version, int32_t resources)
 {
-    wr_init(w);
-    wr_i16(w, KL_API_DESCRIBE_CONFIGS);
-    wr_i16(w, version);
-    wr_i32(w, 42);
-    wr_string(w, "test", 4);
+    hf_req_begin(w, KL_API_DESCRIBE_CONFIGS, version);
     wr_array_len(w, resources);
 }
 
@@ -154,34 +86,14 @@ static void req_flags(kl_writer_t *w, int16_t v, bool synonyms, bool docs)
 
 /* ---- reading the response ---- */
 
-static void want_i8(kl_reader_t *r, int8_t v) { assert_int_equal(rd_i8(r), v); }
-static void want_i16(kl_reader_t *r, int16_t v) { assert_int_equal(rd_i16(r), v); }
-static void want_i32(kl_reader_t *r, int32_t v) { assert_int_equal(rd_i32(r), v); }
-static void want_str(kl_reader_t *r, const char *s)
-{
-    kl_str_t got = rd_nullable_string(r);
-    assert_true(rd_ok(r));
-    if (s == NULL) {
-        assert_int_equal(got.len, -1);
-        return;
-    }
-    assert_int_equal(got.len, (int32_t)strlen(s));
-    assert_memory_equal(got.ptr, s, strlen(s));
-}
-static void want_end(kl_reader_t *r)
-{
-    assert_true(rd_ok(r));
-    assert_int_equal(rd_remaining(r), 0);
-}
-
 /* The result header of one resource; returns its config count. */
 static int32_t want_result(kl_reader_t *r, kl_err_t err, const char *msg, int8_t type,
                            const char *name)
 {
-    want_i16(r, (int16_t)err);
-    want_str(r, msg);
-    want_i8(r, type);
-    want_str(r, name);
+    hf_want_i16(r, (int16_t)err);
+    hf_want_str(r, msg);
+    hf_want_i8(r, type);
+    hf_want_str(r, name);
     int32_t n = rd_i32(r);
     assert_true(rd_ok(r));
     return n;
@@ -191,15 +103,15 @@ static int32_t want_result(kl_reader_t *r, kl_err_t err, const char *msg, int8_t
 static void want_plain_config(kl_reader_t *r, int16_t v, const char *name, const char *value,
                               int8_t source, int8_t type)
 {
-    want_str(r, name);
-    want_str(r, value);
-    want_i8(r, 0);                                           /* read_only */
-    if (v == 0) want_i8(r, source == KL_CONFIG_SOURCE_DEFAULT);   /* is_default */
-    if (v >= 1) want_i8(r, source);                          /* config_source */
-    want_i8(r, 0);                                           /* is_sensitive */
-    if (v >= 1) want_i32(r, 0);                              /* synonyms */
-    if (v >= 3) want_i8(r, type);                            /* config_type */
-    if (v >= 3) want_str(r, NULL);                           /* documentation */
+    hf_want_str(r, name);
+    hf_want_str(r, value);
+    hf_want_i8(r, 0);                                        /* read_only */
+    if (v == 0) hf_want_i8(r, source == KL_CONFIG_SOURCE_DEFAULT);  /* is_default */
+    if (v >= 1) hf_want_i8(r, source);                       /* config_source */
+    hf_want_i8(r, 0);                                        /* is_sensitive */
+    if (v >= 1) hf_want_i32(r, 0);                           /* synonyms */
+    if (v >= 3) hf_want_i8(r, type);                         /* config_type */
+    if (v >= 3) hf_want_str(r, NULL);                        /* documentation */
 }
 
 /* Skip one config entry of version v, returning its name (a view). */
@@ -229,12 +141,13 @@ static kl_str_t skip_config(kl_reader_t *r, int16_t v)
 static void test_kafka_python_v2_fixture(void **state)
 {
     (void)state;
-    env_t *e = env_new(true, NULL);
-    assert_int_equal(env_run(e, KP_DESCRIBE_CONFIGS_V2, sizeof KP_DESCRIBE_CONFIGS_V2),
+    hf_env_t *e = env_new(true, NULL);
+    assert_int_equal(env_run(e, KPY_022_DESCRIBE_CONFIGS_V2_REQ,
+                             sizeof KPY_022_DESCRIBE_CONFIGS_V2_REQ),
                      KL_REPLY_SEND);
     kl_reader_t *r = &e->resp;
-    want_i32(r, 0);                                          /* throttle_time_ms */
-    want_i32(r, 1);                                          /* results */
+    hf_want_i32(r, 0);                                       /* throttle_time_ms */
+    hf_want_i32(r, 1);                                       /* results */
     int32_t n = want_result(r, KL_OK, NULL, KL_RESOURCE_TOPIC, "topic");
     assert_int_equal(n, TOPIC_CONFIGS);
     want_plain_config(r, 2, "cleanup.policy", "delete", KL_CONFIG_SOURCE_DEFAULT, 0);
@@ -243,34 +156,36 @@ static void test_kafka_python_v2_fixture(void **state)
         kl_str_t name = skip_config(r, 2);
         assert_true(name.len > 0);
     }
-    want_end(r);
-    env_free(e);
+    hf_want_end(r);
+    hf_free(e);
 }
 
 static void test_kafkajs_v2_fixture_unknown_topic(void **state)
 {
     (void)state;
-    env_t *e = env_new(false, NULL);
-    assert_int_equal(env_run(e, KJS_DESCRIBE_CONFIGS_V2, sizeof KJS_DESCRIBE_CONFIGS_V2),
+    hf_env_t *e = env_new(false, NULL);
+    assert_int_equal(env_run(e, KJS_021_DESCRIBE_CONFIGS_V2_REQ,
+                             sizeof KJS_021_DESCRIBE_CONFIGS_V2_REQ),
                      KL_REPLY_SEND);
     kl_reader_t *r = &e->resp;
-    want_i32(r, 0);
-    want_i32(r, 1);
+    hf_want_i32(r, 0);
+    hf_want_i32(r, 1);
     assert_int_equal(want_result(r, KL_ERR_UNKNOWN_TOPIC_OR_PARTITION, NULL,
                                  KL_RESOURCE_TOPIC, "topic"), 0);
-    want_end(r);
-    env_free(e);
+    hf_want_end(r);
+    hf_free(e);
 }
 
 static void test_kafkajs_v2_fixture_with_override(void **state)
 {
     (void)state;
-    env_t *e = env_new(true, "120000");
-    assert_int_equal(env_run(e, KJS_DESCRIBE_CONFIGS_V2, sizeof KJS_DESCRIBE_CONFIGS_V2),
+    hf_env_t *e = env_new(true, "120000");
+    assert_int_equal(env_run(e, KJS_021_DESCRIBE_CONFIGS_V2_REQ,
+                             sizeof KJS_021_DESCRIBE_CONFIGS_V2_REQ),
                      KL_REPLY_SEND);
     kl_reader_t *r = &e->resp;
-    want_i32(r, 0);
-    want_i32(r, 1);
+    hf_want_i32(r, 0);
+    hf_want_i32(r, 1);
     int32_t n = want_result(r, KL_OK, NULL, KL_RESOURCE_TOPIC, "topic");
     assert_int_equal(n, TOPIC_CONFIGS);
     bool seen = false;
@@ -283,44 +198,44 @@ static void test_kafkajs_v2_fixture_with_override(void **state)
         }
     }
     assert_true(seen);
-    want_end(r);
-    env_free(e);
+    hf_want_end(r);
+    hf_free(e);
 }
 
 static void test_v0_broker_with_keys(void **state)
 {
     (void)state;
-    env_t *e = env_new(false, NULL);
+    hf_env_t *e = env_new(false, NULL);
     kl_writer_t w;
     const char *keys[] = { "message.max.bytes", "node.id", NULL };
     req_begin(&w, 0, 1);
     req_resource(&w, KL_RESOURCE_BROKER, "1", keys);
     assert_int_equal(env_run(e, w.buf, w.len), KL_REPLY_SEND);
     kl_reader_t *r = &e->resp;
-    want_i32(r, 0);
-    want_i32(r, 1);
+    hf_want_i32(r, 0);
+    hf_want_i32(r, 1);
     assert_int_equal(want_result(r, KL_OK, NULL, KL_RESOURCE_BROKER, "1"), 2);
     /* message.max.bytes: Kafka's default, dynamic (not read-only) */
-    want_str(r, "message.max.bytes");
-    want_str(r, "1048588");
-    want_i8(r, 0);                                           /* read_only */
-    want_i8(r, 1);                                           /* is_default */
-    want_i8(r, 0);                                           /* is_sensitive */
+    hf_want_str(r, "message.max.bytes");
+    hf_want_str(r, "1048588");
+    hf_want_i8(r, 0);                                        /* read_only */
+    hf_want_i8(r, 1);                                        /* is_default */
+    hf_want_i8(r, 0);                                        /* is_sensitive */
     /* node.id: static, read-only */
-    want_str(r, "node.id");
-    want_str(r, "1");
-    want_i8(r, 1);
-    want_i8(r, 0);
-    want_i8(r, 0);
-    want_end(r);
+    hf_want_str(r, "node.id");
+    hf_want_str(r, "1");
+    hf_want_i8(r, 1);
+    hf_want_i8(r, 0);
+    hf_want_i8(r, 0);
+    hf_want_end(r);
     wr_free(&w);
-    env_free(e);
+    hf_free(e);
 }
 
 static void test_v1_synonyms(void **state)
 {
     (void)state;
-    env_t *e = env_new(true, "3600000");
+    hf_env_t *e = env_new(true, "3600000");
     kl_writer_t w;
     const char *keys[] = { "retention.ms", NULL };
     req_begin(&w, 1, 1);
@@ -328,30 +243,30 @@ static void test_v1_synonyms(void **state)
     req_flags(&w, 1, true, false);
     assert_int_equal(env_run(e, w.buf, w.len), KL_REPLY_SEND);
     kl_reader_t *r = &e->resp;
-    want_i32(r, 0);
-    want_i32(r, 1);
+    hf_want_i32(r, 0);
+    hf_want_i32(r, 1);
     assert_int_equal(want_result(r, KL_OK, NULL, KL_RESOURCE_TOPIC, "topic"), 1);
-    want_str(r, "retention.ms");
-    want_str(r, "3600000");
-    want_i8(r, 0);                                           /* read_only */
-    want_i8(r, KL_CONFIG_SOURCE_TOPIC);                      /* config_source */
-    want_i8(r, 0);                                           /* is_sensitive */
-    want_i32(r, 2);                                          /* synonyms */
-    want_str(r, "retention.ms");
-    want_str(r, "3600000");
-    want_i8(r, KL_CONFIG_SOURCE_TOPIC);
-    want_str(r, "log.retention.hours");
-    want_str(r, "168");
-    want_i8(r, KL_CONFIG_SOURCE_DEFAULT);
-    want_end(r);
+    hf_want_str(r, "retention.ms");
+    hf_want_str(r, "3600000");
+    hf_want_i8(r, 0);                                        /* read_only */
+    hf_want_i8(r, KL_CONFIG_SOURCE_TOPIC);                   /* config_source */
+    hf_want_i8(r, 0);                                        /* is_sensitive */
+    hf_want_i32(r, 2);                                       /* synonyms */
+    hf_want_str(r, "retention.ms");
+    hf_want_str(r, "3600000");
+    hf_want_i8(r, KL_CONFIG_SOURCE_TOPIC);
+    hf_want_str(r, "log.retention.hours");
+    hf_want_str(r, "168");
+    hf_want_i8(r, KL_CONFIG_SOURCE_DEFAULT);
+    hf_want_end(r);
     wr_free(&w);
-    env_free(e);
+    hf_free(e);
 }
 
 static void test_v3_type_and_documentation(void **state)
 {
     (void)state;
-    env_t *e = env_new(true, NULL);
+    hf_env_t *e = env_new(true, NULL);
     kl_writer_t w;
     const char *keys[] = { "preallocate", NULL };
     req_begin(&w, 3, 2);
@@ -360,42 +275,42 @@ static void test_v3_type_and_documentation(void **state)
     req_flags(&w, 3, false, true);
     assert_int_equal(env_run(e, w.buf, w.len), KL_REPLY_SEND);
     kl_reader_t *r = &e->resp;
-    want_i32(r, 0);
-    want_i32(r, 2);
+    hf_want_i32(r, 0);
+    hf_want_i32(r, 2);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(want_result(r, KL_OK, NULL, KL_RESOURCE_TOPIC, "topic"), 1);
-        want_str(r, "preallocate");
-        want_str(r, "false");
-        want_i8(r, 0);
-        want_i8(r, KL_CONFIG_SOURCE_DEFAULT);
-        want_i8(r, 0);
-        want_i32(r, 0);                                      /* synonyms not asked for */
-        want_i8(r, KL_CONFIG_TYPE_BOOLEAN);                  /* config_type */
+        hf_want_str(r, "preallocate");
+        hf_want_str(r, "false");
+        hf_want_i8(r, 0);
+        hf_want_i8(r, KL_CONFIG_SOURCE_DEFAULT);
+        hf_want_i8(r, 0);
+        hf_want_i32(r, 0);                                   /* synonyms not asked for */
+        hf_want_i8(r, KL_CONFIG_TYPE_BOOLEAN);               /* config_type */
         kl_str_t doc = rd_nullable_string(r);                /* documentation, asked for */
         assert_true(rd_ok(r));
         assert_true(doc.len > 0);
     }
-    want_end(r);
+    hf_want_end(r);
     /* without include_documentation: null */
     wr_free(&w);
     req_begin(&w, 3, 1);
     req_resource(&w, KL_RESOURCE_TOPIC, "topic", keys);
     req_flags(&w, 3, false, false);
     assert_int_equal(env_run(e, w.buf, w.len), KL_REPLY_SEND);
-    want_i32(r, 0);
-    want_i32(r, 1);
+    hf_want_i32(r, 0);
+    hf_want_i32(r, 1);
     assert_int_equal(want_result(r, KL_OK, NULL, KL_RESOURCE_TOPIC, "topic"), 1);
     want_plain_config(r, 3, "preallocate", "false", KL_CONFIG_SOURCE_DEFAULT,
                       KL_CONFIG_TYPE_BOOLEAN);
-    want_end(r);
+    hf_want_end(r);
     wr_free(&w);
-    env_free(e);
+    hf_free(e);
 }
 
 static void test_errors_per_resource(void **state)
 {
     (void)state;
-    env_t *e = env_new(true, NULL);
+    hf_env_t *e = env_new(true, NULL);
     kl_writer_t w;
     const char *none[] = { NULL };                           /* empty list: every key */
     req_begin(&w, 1, 3);
@@ -405,8 +320,8 @@ static void test_errors_per_resource(void **state)
     req_flags(&w, 1, false, false);
     assert_int_equal(env_run(e, w.buf, w.len), KL_REPLY_SEND);
     kl_reader_t *r = &e->resp;
-    want_i32(r, 0);
-    want_i32(r, 3);
+    hf_want_i32(r, 0);
+    hf_want_i32(r, 3);
     assert_int_equal(want_result(r, KL_ERR_INVALID_REQUEST,
                                  "Unexpected broker id, expected 1 or empty string, "
                                  "but received 2", KL_RESOURCE_BROKER, "2"), 0);
@@ -416,15 +331,15 @@ static void test_errors_per_resource(void **state)
     assert_int_equal(n, 6);
     for (int32_t i = 0; i < n; i++)
         (void)skip_config(r, 1);
-    want_end(r);
+    hf_want_end(r);
     wr_free(&w);
-    env_free(e);
+    hf_free(e);
 }
 
 static void test_truncated_request_closes(void **state)
 {
     (void)state;
-    env_t *e = env_new(false, NULL);
+    hf_env_t *e = env_new(false, NULL);
     kl_writer_t w;
     const char *keys[] = { "retention.ms", NULL };
     req_begin(&w, 3, 1);
@@ -435,10 +350,10 @@ static void test_truncated_request_closes(void **state)
         assert_int_equal(env_run(e, w.buf, cut), KL_REPLY_CLOSE);
         assert_int_equal(rd_remaining(&e->resp), 0);
     }
-    for (size_t cut = 18; cut < sizeof KP_DESCRIBE_CONFIGS_V2; cut++)   /* body at 18 */
-        assert_int_equal(env_run(e, KP_DESCRIBE_CONFIGS_V2, cut), KL_REPLY_CLOSE);
+    for (size_t cut = 18; cut < sizeof KPY_022_DESCRIBE_CONFIGS_V2_REQ; cut++)   /* body at 18 */
+        assert_int_equal(env_run(e, KPY_022_DESCRIBE_CONFIGS_V2_REQ, cut), KL_REPLY_CLOSE);
     wr_free(&w);
-    env_free(e);
+    hf_free(e);
 }
 
 static void test_table_row(void **state)

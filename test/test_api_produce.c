@@ -16,296 +16,8 @@
 #include "application/usecases.h"
 #include "domain/record_batch.h"
 #include "infrastructure/protocol/api.h"
-#include "test/mocks/mock_clock.h"
-#include "test/mocks/mock_log_store.h"
-
-/* ---- fixtures: request frames captured from the clients (/work/shared/fixtures) ---- */
-
-/* kcat/006-Produce-v7.req.bin (170 bytes) */
-static const uint8_t KCAT_PRODUCE_V7[] = {
-    0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x04, 0x00, 0x07, 0x72, 0x64,
-    0x6b, 0x61, 0x66, 0x6b, 0x61, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x75,
-    0x30, 0x00, 0x00, 0x00, 0x01, 0x00, 0x05, 0x74, 0x6f, 0x70, 0x69, 0x63,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x7a,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x6e,
-    0x00, 0x00, 0x00, 0x00, 0x02, 0x05, 0x75, 0x95, 0xb8, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x02, 0x00, 0x00, 0x01, 0xa2, 0x07, 0x17, 0xcb, 0x05, 0x00,
-    0x00, 0x01, 0xa2, 0x07, 0x17, 0xcb, 0x05, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00,
-    0x03, 0x26, 0x00, 0x00, 0x00, 0x08, 0x6b, 0x65, 0x79, 0x31, 0x12, 0x76,
-    0x61, 0x6c, 0x75, 0x65, 0x2d, 0x6f, 0x6e, 0x65, 0x00, 0x26, 0x00, 0x00,
-    0x02, 0x08, 0x6b, 0x65, 0x79, 0x32, 0x12, 0x76, 0x61, 0x6c, 0x75, 0x65,
-    0x2d, 0x74, 0x77, 0x6f, 0x00, 0x28, 0x00, 0x00, 0x04, 0x08, 0x6b, 0x65,
-    0x79, 0x35, 0x14, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x2d, 0x66, 0x69, 0x76,
-    0x65, 0x00,
-};
-/* kcat/017-Produce-v7.req.bin (192 bytes) */
-static const uint8_t KCAT_PRODUCE_V7_GZIP[] = {
-    0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x04, 0x00, 0x07, 0x72, 0x64,
-    0x6b, 0x61, 0x66, 0x6b, 0x61, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x75,
-    0x30, 0x00, 0x00, 0x00, 0x01, 0x00, 0x05, 0x74, 0x6f, 0x70, 0x69, 0x63,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x90,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x84,
-    0x00, 0x00, 0x00, 0x00, 0x02, 0xf6, 0x3f, 0x7c, 0xd9, 0x00, 0x01, 0x00,
-    0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 0xa2, 0x07, 0x17, 0xe1, 0xb1, 0x00,
-    0x00, 0x01, 0xa2, 0x07, 0x17, 0xe1, 0xb1, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00,
-    0x02, 0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xeb,
-    0x60, 0x65, 0x60, 0x60, 0xe0, 0x4a, 0xcf, 0x4e, 0xad, 0x34, 0xfa, 0xc0,
-    0x92, 0x5e, 0x95, 0x59, 0xa0, 0x9b, 0x9c, 0x9f, 0x5b, 0x50, 0x94, 0x5a,
-    0x5c, 0x9c, 0x99, 0x94, 0x93, 0xaa, 0x5b, 0x96, 0x98, 0x53, 0x9a, 0xaa,
-    0x6b, 0xa4, 0x30, 0x2a, 0x83, 0x4f, 0x86, 0xa1, 0x03, 0x18, 0x8a, 0x4c,
-    0xe0, 0x50, 0x34, 0xc6, 0x1d, 0x8a, 0xc6, 0x38, 0x4d, 0x18, 0x95, 0x01,
-    0xc9, 0x30, 0x00, 0x00, 0x60, 0x9c, 0x9d, 0xdb, 0x8c, 0x02, 0x00, 0x00,
-};
-/* kafka-python/004-Produce-v7.req.bin (534 bytes) */
-static const uint8_t KP_PRODUCE_V7[] = {
-    0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x01, 0x00, 0x17, 0x6b, 0x61,
-    0x66, 0x6b, 0x61, 0x2d, 0x70, 0x79, 0x74, 0x68, 0x6f, 0x6e, 0x2d, 0x70,
-    0x72, 0x6f, 0x64, 0x75, 0x63, 0x65, 0x72, 0x2d, 0x31, 0xff, 0xff, 0xff,
-    0xff, 0x00, 0x00, 0x75, 0x30, 0x00, 0x00, 0x00, 0x01, 0x00, 0x05, 0x74,
-    0x6f, 0x70, 0x69, 0x63, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0xc5, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0xb9, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x59, 0xfe,
-    0xd3, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 0xa2, 0x07,
-    0x15, 0xc3, 0x9f, 0x00, 0x00, 0x01, 0xa2, 0x07, 0x15, 0xc3, 0x9f, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0x00, 0x00, 0x00, 0x02, 0x84, 0x01, 0x00, 0x00, 0x00, 0x0e, 0x6b,
-    0x70, 0x2d, 0x6b, 0x65, 0x79, 0x31, 0x28, 0x6b, 0x61, 0x66, 0x6b, 0x61,
-    0x2d, 0x70, 0x79, 0x74, 0x68, 0x6f, 0x6e, 0x20, 0x76, 0x61, 0x6c, 0x75,
-    0x65, 0x20, 0x31, 0x04, 0x10, 0x74, 0x72, 0x61, 0x63, 0x65, 0x2d, 0x69,
-    0x64, 0x06, 0x74, 0x2d, 0x31, 0x0c, 0x73, 0x6f, 0x75, 0x72, 0x63, 0x65,
-    0x18, 0x6b, 0x61, 0x66, 0x6b, 0x61, 0x2d, 0x70, 0x79, 0x74, 0x68, 0x6f,
-    0x6e, 0x84, 0x01, 0x00, 0x00, 0x02, 0x0e, 0x6b, 0x70, 0x2d, 0x6b, 0x65,
-    0x79, 0x33, 0x28, 0x6b, 0x61, 0x66, 0x6b, 0x61, 0x2d, 0x70, 0x79, 0x74,
-    0x68, 0x6f, 0x6e, 0x20, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x20, 0x33, 0x04,
-    0x10, 0x74, 0x72, 0x61, 0x63, 0x65, 0x2d, 0x69, 0x64, 0x06, 0x74, 0x2d,
-    0x33, 0x0c, 0x73, 0x6f, 0x75, 0x72, 0x63, 0x65, 0x18, 0x6b, 0x61, 0x66,
-    0x6b, 0x61, 0x2d, 0x70, 0x79, 0x74, 0x68, 0x6f, 0x6e, 0x00, 0x00, 0x00,
-    0x02, 0x00, 0x00, 0x01, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0xfd, 0x00, 0x00, 0x00, 0x00, 0x02, 0x64, 0x77,
-    0x95, 0x15, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x01, 0xa2,
-    0x07, 0x15, 0xc3, 0x9f, 0x00, 0x00, 0x01, 0xa2, 0x07, 0x15, 0xc3, 0x9f,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0x00, 0x00, 0x00, 0x03, 0x84, 0x01, 0x00, 0x00, 0x00, 0x0e,
-    0x6b, 0x70, 0x2d, 0x6b, 0x65, 0x79, 0x32, 0x28, 0x6b, 0x61, 0x66, 0x6b,
-    0x61, 0x2d, 0x70, 0x79, 0x74, 0x68, 0x6f, 0x6e, 0x20, 0x76, 0x61, 0x6c,
-    0x75, 0x65, 0x20, 0x32, 0x04, 0x10, 0x74, 0x72, 0x61, 0x63, 0x65, 0x2d,
-    0x69, 0x64, 0x06, 0x74, 0x2d, 0x32, 0x0c, 0x73, 0x6f, 0x75, 0x72, 0x63,
-    0x65, 0x18, 0x6b, 0x61, 0x66, 0x6b, 0x61, 0x2d, 0x70, 0x79, 0x74, 0x68,
-    0x6f, 0x6e, 0x84, 0x01, 0x00, 0x00, 0x02, 0x0e, 0x6b, 0x70, 0x2d, 0x6b,
-    0x65, 0x79, 0x34, 0x28, 0x6b, 0x61, 0x66, 0x6b, 0x61, 0x2d, 0x70, 0x79,
-    0x74, 0x68, 0x6f, 0x6e, 0x20, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x20, 0x34,
-    0x04, 0x10, 0x74, 0x72, 0x61, 0x63, 0x65, 0x2d, 0x69, 0x64, 0x06, 0x74,
-    0x2d, 0x34, 0x0c, 0x73, 0x6f, 0x75, 0x72, 0x63, 0x65, 0x18, 0x6b, 0x61,
-    0x66, 0x6b, 0x61, 0x2d, 0x70, 0x79, 0x74, 0x68, 0x6f, 0x6e, 0x84, 0x01,
-    0x00, 0x00, 0x04, 0x0e, 0x6b, 0x70, 0x2d, 0x6b, 0x65, 0x79, 0x35, 0x28,
-    0x6b, 0x61, 0x66, 0x6b, 0x61, 0x2d, 0x70, 0x79, 0x74, 0x68, 0x6f, 0x6e,
-    0x20, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x20, 0x35, 0x04, 0x10, 0x74, 0x72,
-    0x61, 0x63, 0x65, 0x2d, 0x69, 0x64, 0x06, 0x74, 0x2d, 0x35, 0x0c, 0x73,
-    0x6f, 0x75, 0x72, 0x63, 0x65, 0x18, 0x6b, 0x61, 0x66, 0x6b, 0x61, 0x2d,
-    0x70, 0x79, 0x74, 0x68, 0x6f, 0x6e,
-};
-/* kafkajs/003-Produce-v7.req.bin (533 bytes) */
-static const uint8_t KJS_PRODUCE_V7[] = {
-    0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x02, 0x00, 0x03, 0x6b, 0x6a,
-    0x73, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x75, 0x30, 0x00, 0x00, 0x00,
-    0x01, 0x00, 0x05, 0x74, 0x6f, 0x70, 0x69, 0x63, 0x00, 0x00, 0x00, 0x03,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xeb, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xdf, 0x00, 0x00, 0x00, 0x00,
-    0x02, 0xa0, 0x4b, 0x46, 0xc3, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00,
-    0x00, 0x01, 0xa2, 0x07, 0x15, 0xf5, 0xde, 0x00, 0x00, 0x01, 0xa2, 0x07,
-    0x15, 0xf5, 0xde, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x72, 0x00, 0x00,
-    0x00, 0x10, 0x6b, 0x6a, 0x73, 0x2d, 0x6b, 0x65, 0x79, 0x32, 0x1e, 0x6b,
-    0x61, 0x66, 0x6b, 0x61, 0x6a, 0x73, 0x20, 0x76, 0x61, 0x6c, 0x75, 0x65,
-    0x20, 0x32, 0x04, 0x10, 0x74, 0x72, 0x61, 0x63, 0x65, 0x2d, 0x69, 0x64,
-    0x06, 0x74, 0x2d, 0x32, 0x0c, 0x73, 0x6f, 0x75, 0x72, 0x63, 0x65, 0x0e,
-    0x6b, 0x61, 0x66, 0x6b, 0x61, 0x6a, 0x73, 0x72, 0x00, 0x00, 0x02, 0x10,
-    0x6b, 0x6a, 0x73, 0x2d, 0x6b, 0x65, 0x79, 0x33, 0x1e, 0x6b, 0x61, 0x66,
-    0x6b, 0x61, 0x6a, 0x73, 0x20, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x20, 0x33,
-    0x04, 0x10, 0x74, 0x72, 0x61, 0x63, 0x65, 0x2d, 0x69, 0x64, 0x06, 0x74,
-    0x2d, 0x33, 0x0c, 0x73, 0x6f, 0x75, 0x72, 0x63, 0x65, 0x0e, 0x6b, 0x61,
-    0x66, 0x6b, 0x61, 0x6a, 0x73, 0x72, 0x00, 0x00, 0x04, 0x10, 0x6b, 0x6a,
-    0x73, 0x2d, 0x6b, 0x65, 0x79, 0x35, 0x1e, 0x6b, 0x61, 0x66, 0x6b, 0x61,
-    0x6a, 0x73, 0x20, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x20, 0x35, 0x04, 0x10,
-    0x74, 0x72, 0x61, 0x63, 0x65, 0x2d, 0x69, 0x64, 0x06, 0x74, 0x2d, 0x35,
-    0x0c, 0x73, 0x6f, 0x75, 0x72, 0x63, 0x65, 0x0e, 0x6b, 0x61, 0x66, 0x6b,
-    0x61, 0x6a, 0x73, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x77, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x6b, 0x00,
-    0x00, 0x00, 0x00, 0x02, 0xee, 0xf9, 0x27, 0x73, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x01, 0xa2, 0x07, 0x15, 0xf5, 0xdf, 0x00, 0x00,
-    0x01, 0xa2, 0x07, 0x15, 0xf5, 0xdf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
-    0x72, 0x00, 0x00, 0x00, 0x10, 0x6b, 0x6a, 0x73, 0x2d, 0x6b, 0x65, 0x79,
-    0x34, 0x1e, 0x6b, 0x61, 0x66, 0x6b, 0x61, 0x6a, 0x73, 0x20, 0x76, 0x61,
-    0x6c, 0x75, 0x65, 0x20, 0x34, 0x04, 0x10, 0x74, 0x72, 0x61, 0x63, 0x65,
-    0x2d, 0x69, 0x64, 0x06, 0x74, 0x2d, 0x34, 0x0c, 0x73, 0x6f, 0x75, 0x72,
-    0x63, 0x65, 0x0e, 0x6b, 0x61, 0x66, 0x6b, 0x61, 0x6a, 0x73, 0x00, 0x00,
-    0x00, 0x02, 0x00, 0x00, 0x00, 0x77, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x6b, 0x00, 0x00, 0x00, 0x00, 0x02, 0xdc,
-    0x1a, 0x53, 0xec, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
-    0xa2, 0x07, 0x15, 0xf5, 0xdf, 0x00, 0x00, 0x01, 0xa2, 0x07, 0x15, 0xf5,
-    0xdf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x72, 0x00, 0x00, 0x00, 0x10,
-    0x6b, 0x6a, 0x73, 0x2d, 0x6b, 0x65, 0x79, 0x31, 0x1e, 0x6b, 0x61, 0x66,
-    0x6b, 0x61, 0x6a, 0x73, 0x20, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x20, 0x31,
-    0x04, 0x10, 0x74, 0x72, 0x61, 0x63, 0x65, 0x2d, 0x69, 0x64, 0x06, 0x74,
-    0x2d, 0x31, 0x0c, 0x73, 0x6f, 0x75, 0x72, 0x63, 0x65, 0x0e, 0x6b, 0x61,
-    0x66, 0x6b, 0x61, 0x6a, 0x73,
-};
-/* ---- harness: a broker, a request as dispatch would hand it over, the response ---- */
-
-#define NODE_ID 1
-#define FAKE_HDR 0x4b4c4d4dU     /* bytes dispatch would have written before the body */
-
-typedef struct env {
-    kl_broker_t broker;
-    kl_request_t req;
-    kl_writer_t out;
-    kl_reader_t resp;            /* the response body, after env_run */
-    int32_t logs;                /* partition logs opened through the mock store */
-    uint8_t frame[4096];         /* the request, copied: handlers may write to it */
-} env_t;
-
-static kl_broker_config_t env_config(void)
-{
-    kl_broker_config_t c;
-    memset(&c, 0, sizeof c);
-    c.node_id = NODE_ID;
-    strcpy(c.advertised_host, "localhost");
-    c.advertised_port = 9092;
-    c.num_partitions = 3;
-    c.default_replication_factor = 1;
-    c.auto_create_topics = true;
-    c.message_max_bytes = 1048588;
-    strcpy(c.cluster_id, "klamm-cluster");
-    return c;
-}
-
-static env_t *env_new(kl_log_store_t store)
-{
-    env_t *e = calloc(1, sizeof *e);
-    assert_non_null(e);
-    kl_broker_config_t cfg = env_config();
-    if (store.topic_load_all == mock_log_store_topic_load_all)
-        mock_log_store_expect_load_all(NULL, 0, KL_OK);
-    assert_int_equal(broker_init(&e->broker, &cfg, store, mock_clock()), KL_OK);
-    wr_init(&e->out);
-    return e;
-}
-
-/* Mock-store log handles: distinct, non-NULL, in opening order. */
-static void *env_log(int32_t i) { return (void *)(uintptr_t)(0x1000 + i); }
-
-/* Create a topic through the use case, expecting exactly its store calls; every
- * partition's log holds [log_start, log_end). */
-static void env_add_topic_at(env_t *e, const char *name, int32_t partitions,
-                             int64_t log_start, int64_t log_end)
-{
-    mock_log_store_expect_topic_create(name, partitions, KL_OK);
-    for (int32_t i = 0; i < partitions; i++)
-        mock_log_store_expect_open(name, i, env_log(e->logs + i), log_start, log_end, KL_OK);
-    kl_topic_t *t = NULL;
-    assert_int_equal(create_topic(&e->broker, name, partitions, 1, NULL, 0, false, &t), KL_OK);
-    e->logs += partitions;
-}
-
-static void env_add_topic(env_t *e, const char *name, int32_t partitions)
-{
-    env_add_topic_at(e, name, partitions, 0, 0);
-}
-
-static void env_free(env_t *e)
-{
-    for (int32_t i = 0; i < e->logs; i++)    /* broker_close: topics in creation order */
-        mock_log_store_expect_close(env_log(i));
-    broker_close(&e->broker);
-    wr_free(&e->out);
-    free(e);
-}
-
-/* Run `h` on a whole request frame (header v1 + body), as dispatch would: the header is
- * decoded here by hand (request_header.c owns that, and is tested there), `out` already
- * holds 8 bytes the handler must leave alone. Returns the handler's reply; e->resp
- * then reads the body the handler wrote. */
-static kl_reply_t env_run_at(env_t *e, kl_api_handler_fn h, const uint8_t *frame, size_t len,
-                             int64_t now_ms, int64_t first_ms, bool final_attempt)
-{
-    assert_true(len <= sizeof e->frame);
-    memcpy(e->frame, frame, len);
-    kl_reader_t r;
-    rd_init(&r, e->frame, len);
-    memset(&e->req, 0, sizeof e->req);
-    e->req.broker = &e->broker;
-    e->req.header.api_key = rd_i16(&r);
-    e->req.header.api_version = rd_i16(&r);
-    e->req.header.correlation_id = rd_i32(&r);
-    e->req.header.client_id = rd_nullable_string(&r);
-    assert_true(rd_ok(&r));
-    e->req.now_ms = now_ms;
-    e->req.first_attempt_ms = first_ms;
-    e->req.final_attempt = final_attempt;
-    e->req.park_until_ms = -1;
-    kl_reader_t body;
-    rd_init(&body, e->frame + r.pos, len - r.pos);
-
-    wr_reset(&e->out);
-    wr_u32(&e->out, FAKE_HDR);
-    wr_i32(&e->out, e->req.header.correlation_id);
-    kl_reply_t reply = h(&e->req, &body, &e->out);
-    assert_true(wr_ok(&e->out));
-    assert_true(e->out.len >= 8);
-    kl_reader_t hdr;
-    rd_init(&hdr, e->out.buf, 8);
-    assert_int_equal(rd_u32(&hdr), FAKE_HDR);
-    assert_int_equal(rd_i32(&hdr), e->req.header.correlation_id);
-    rd_init(&e->resp, e->out.buf + 8, e->out.len - 8);
-    return reply;
-}
-
-static kl_reply_t env_run(env_t *e, kl_api_handler_fn h, const uint8_t *frame, size_t len)
-{
-    return env_run_at(e, h, frame, len, 1000, 1000, false);
-}
-
-/* Every strict prefix of the body is a truncated request: the handler must close the
- * connection, write nothing, and (the mock store fails on any unexpected call) do nothing. */
-static void env_expect_close_on_every_cut(env_t *e, kl_api_handler_fn h, const uint8_t *frame,
-                                          size_t len, size_t body_at)
-{
-    for (size_t cut = body_at; cut < len; cut++) {
-        assert_int_equal(env_run(e, h, frame, cut), KL_REPLY_CLOSE);
-        assert_int_equal(rd_remaining(&e->resp), 0);
-    }
-}
-
-/* Build a request frame: header v1 with client id "test", then the caller's body. */
-static void req_begin(kl_writer_t *w, int16_t key, int16_t version)
-{
-    wr_init(w);
-    wr_i16(w, key);
-    wr_i16(w, version);
-    wr_i32(w, 42);
-    wr_string(w, "test", 4);
-}
-
-static void want_i16(kl_reader_t *r, int16_t v) { assert_int_equal(rd_i16(r), v); }
-static void want_i32(kl_reader_t *r, int32_t v) { assert_int_equal(rd_i32(r), v); }
-static void want_i64(kl_reader_t *r, int64_t v) { assert_int_equal(rd_i64(r), v); }
-static void want_str(kl_reader_t *r, const char *s)
-{
-    kl_str_t got = rd_nullable_string(r);
-    assert_true(rd_ok(r));
-    assert_int_equal(got.len, (int32_t)strlen(s));
-    assert_memory_equal(got.ptr, s, strlen(s));
-}
-static void want_null_str(kl_reader_t *r) { assert_int_equal(rd_nullable_string(r).len, -1); }
-static void want_end(kl_reader_t *r)
-{
-    assert_true(rd_ok(r));
-    assert_int_equal(rd_remaining(r), 0);
-}
+#include "test/fixtures/client_frames.h"
+#include "test/mocks/handler_fixture.h"
 
 /* Where the fixtures' record sets sit in their frames (offset, length). */
 #define KCAT_RECORDS_AT 48
@@ -317,20 +29,20 @@ static void want_end(kl_reader_t *r)
 static void want_partition(kl_reader_t *r, int16_t v, int32_t index, kl_err_t err,
                            int64_t base_offset, int64_t log_start)
 {
-    want_i32(r, index);
-    want_i16(r, (int16_t)err);
-    want_i64(r, base_offset);
-    if (v >= 2) want_i64(r, -1);                            /* log_append_time: CreateTime */
-    if (v >= 5) want_i64(r, log_start);
-    if (v >= 8) want_i32(r, 0);                             /* record_errors: [] */
-    if (v >= 8) want_null_str(r);                           /* error_message */
+    hf_want_i32(r, index);
+    hf_want_i16(r, (int16_t)err);
+    hf_want_i64(r, base_offset);
+    if (v >= 2) hf_want_i64(r, -1);                         /* log_append_time: CreateTime */
+    if (v >= 5) hf_want_i64(r, log_start);
+    if (v >= 8) hf_want_i32(r, 0);                          /* record_errors: [] */
+    if (v >= 8) hf_want_null_str(r);                        /* error_message */
 }
 
 /* A one-partition Produce request of version `v` carrying `records` (NULL: null). */
 static void produce_request(kl_writer_t *w, int16_t v, int16_t acks, const char *topic,
                             int32_t partition, const uint8_t *records, int32_t len)
 {
-    req_begin(w, KL_API_PRODUCE, v);
+    hf_req_begin(w, KL_API_PRODUCE, v);
     wr_nullable_string(w, NULL, -1);                        /* transactional_id */
     wr_i16(w, acks);
     wr_i32(w, 30000);
@@ -348,104 +60,108 @@ static void produce_request(kl_writer_t *w, int16_t v, int16_t acks, const char 
 static void test_kcat_v7_appends_at_log_end(void **state)
 {
     (void)state;
-    env_t *e = env_new(mock_log_store());
-    env_add_topic_at(e, "topic", 3, 2, 5);
-    mock_log_store_expect_append(env_log(1), KCAT_RECORDS_LEN, 5, KL_OK);
-    assert_int_equal(env_run(e, produce_handle, KCAT_PRODUCE_V7, sizeof KCAT_PRODUCE_V7),
+    hf_env_t *e = hf_env_new(mock_log_store());
+    hf_add_topic_at(e, "topic", 3, 2, 5);
+    mock_log_store_expect_append(hf_log(1), KCAT_RECORDS_LEN, 5, KL_OK);
+    assert_int_equal(hf_run(e, produce_handle, KCAT_006_PRODUCE_V7_REQ,
+                            sizeof KCAT_006_PRODUCE_V7_REQ),
                      KL_REPLY_SEND);
-    want_i32(&e->resp, 1);                                  /* responses */
-    want_str(&e->resp, "topic");
-    want_i32(&e->resp, 1);
+    hf_want_i32(&e->resp, 1);                               /* responses */
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 1);
     want_partition(&e->resp, 7, 1, KL_OK, 5, 2);
-    want_i32(&e->resp, 0);                                  /* throttle_time_ms */
-    want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
+    hf_want_end(&e->resp);
     assert_int_equal(kl_be64_read(e->frame + KCAT_RECORDS_AT), 5);
     kl_partition_t *p = broker_find_partition(&e->broker, "topic", 1);
     assert_int_equal(p->offsets.log_end, 8);
-    env_free(e);
+    hf_free(e);
 }
 
 /* kcat -z gzip: a compressed batch is stored as sent (2 records at partition 2). */
 static void test_kcat_v7_gzip_batch(void **state)
 {
     (void)state;
-    env_t *e = env_new(mock_log_store());
-    env_add_topic(e, "topic", 3);
-    mock_log_store_expect_append(env_log(2), 144, 0, KL_OK);
-    assert_int_equal(env_run(e, produce_handle, KCAT_PRODUCE_V7_GZIP,
-                             sizeof KCAT_PRODUCE_V7_GZIP), KL_REPLY_SEND);
-    want_i32(&e->resp, 1);
-    want_str(&e->resp, "topic");
-    want_i32(&e->resp, 1);
+    hf_env_t *e = hf_env_new(mock_log_store());
+    hf_add_topic(e, "topic", 3);
+    mock_log_store_expect_append(hf_log(2), 144, 0, KL_OK);
+    assert_int_equal(hf_run(e, produce_handle, KCAT_017_PRODUCE_V7_REQ,
+                            sizeof KCAT_017_PRODUCE_V7_REQ), KL_REPLY_SEND);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 1);
     want_partition(&e->resp, 7, 2, KL_OK, 0, 0);
-    want_i32(&e->resp, 0);
-    want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);
+    hf_want_end(&e->resp);
     assert_int_equal(broker_find_partition(&e->broker, "topic", 2)->offsets.log_end, 2);
-    env_free(e);
+    hf_free(e);
 }
 
 /* kafka-python: v7, partitions 0 (2 records) and 2 (3 records). */
 static void test_kafka_python_v7_two_partitions(void **state)
 {
     (void)state;
-    env_t *e = env_new(mock_log_store());
-    env_add_topic_at(e, "topic", 3, 0, 10);
-    mock_log_store_expect_append(env_log(0), 197, 10, KL_OK);
-    mock_log_store_expect_append(env_log(2), 265, 10, KL_OK);
-    assert_int_equal(env_run(e, produce_handle, KP_PRODUCE_V7, sizeof KP_PRODUCE_V7),
+    hf_env_t *e = hf_env_new(mock_log_store());
+    hf_add_topic_at(e, "topic", 3, 0, 10);
+    mock_log_store_expect_append(hf_log(0), 197, 10, KL_OK);
+    mock_log_store_expect_append(hf_log(2), 265, 10, KL_OK);
+    assert_int_equal(hf_run(e, produce_handle, KPY_004_PRODUCE_V7_REQ,
+                            sizeof KPY_004_PRODUCE_V7_REQ),
                      KL_REPLY_SEND);
-    want_i32(&e->resp, 1);
-    want_str(&e->resp, "topic");
-    want_i32(&e->resp, 2);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 2);
     want_partition(&e->resp, 7, 0, KL_OK, 10, 0);
     want_partition(&e->resp, 7, 2, KL_OK, 10, 0);
-    want_i32(&e->resp, 0);
-    want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);
+    hf_want_end(&e->resp);
     assert_int_equal(broker_find_partition(&e->broker, "topic", 0)->offsets.log_end, 12);
     assert_int_equal(broker_find_partition(&e->broker, "topic", 2)->offsets.log_end, 13);
-    env_free(e);
+    hf_free(e);
 }
 
 /* KafkaJS: v7, all three partitions. */
 static void test_kafkajs_v7_three_partitions(void **state)
 {
     (void)state;
-    env_t *e = env_new(mock_log_store());
-    env_add_topic(e, "topic", 3);
-    mock_log_store_expect_append(env_log(0), 235, 0, KL_OK);
-    mock_log_store_expect_append(env_log(1), 119, 0, KL_OK);
-    mock_log_store_expect_append(env_log(2), 119, 0, KL_OK);
-    assert_int_equal(env_run(e, produce_handle, KJS_PRODUCE_V7, sizeof KJS_PRODUCE_V7),
+    hf_env_t *e = hf_env_new(mock_log_store());
+    hf_add_topic(e, "topic", 3);
+    mock_log_store_expect_append(hf_log(0), 235, 0, KL_OK);
+    mock_log_store_expect_append(hf_log(1), 119, 0, KL_OK);
+    mock_log_store_expect_append(hf_log(2), 119, 0, KL_OK);
+    assert_int_equal(hf_run(e, produce_handle, KJS_003_PRODUCE_V7_REQ,
+                            sizeof KJS_003_PRODUCE_V7_REQ),
                      KL_REPLY_SEND);
-    want_i32(&e->resp, 1);
-    want_str(&e->resp, "topic");
-    want_i32(&e->resp, 3);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 3);
     want_partition(&e->resp, 7, 0, KL_OK, 0, 0);
     want_partition(&e->resp, 7, 1, KL_OK, 0, 0);
     want_partition(&e->resp, 7, 2, KL_OK, 0, 0);
-    want_i32(&e->resp, 0);
-    want_end(&e->resp);
-    env_free(e);
+    hf_want_i32(&e->resp, 0);
+    hf_want_end(&e->resp);
+    hf_free(e);
 }
 
 /* ---- every version's response layout, with kcat's batch ---- */
 
 static void check_version(int16_t v)
 {
-    env_t *e = env_new(mock_log_store());
-    env_add_topic_at(e, "topic", 1, 1, 4);
+    hf_env_t *e = hf_env_new(mock_log_store());
+    hf_add_topic_at(e, "topic", 1, 1, 4);
     kl_writer_t w;
-    produce_request(&w, v, 1, "topic", 0, KCAT_PRODUCE_V7 + KCAT_RECORDS_AT, KCAT_RECORDS_LEN);
-    mock_log_store_expect_append(env_log(0), KCAT_RECORDS_LEN, 4, KL_OK);
-    assert_int_equal(env_run(e, produce_handle, w.buf, w.len), KL_REPLY_SEND);
-    want_i32(&e->resp, 1);
-    want_str(&e->resp, "topic");
-    want_i32(&e->resp, 1);
+    produce_request(&w, v, 1, "topic", 0, KCAT_006_PRODUCE_V7_REQ + KCAT_RECORDS_AT,
+                    KCAT_RECORDS_LEN);
+    mock_log_store_expect_append(hf_log(0), KCAT_RECORDS_LEN, 4, KL_OK);
+    assert_int_equal(hf_run(e, produce_handle, w.buf, w.len), KL_REPLY_SEND);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 1);
     want_partition(&e->resp, v, 0, KL_OK, 4, 1);
-    want_i32(&e->resp, 0);                                  /* throttle_time_ms */
-    want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
+    hf_want_end(&e->resp);
     wr_free(&w);
-    env_free(e);
+    hf_free(e);
 }
 
 static void test_v3_response(void **state) { (void)state; check_version(3); }
@@ -458,124 +174,129 @@ static void test_v8_response(void **state) { (void)state; check_version(8); }
 static void test_bad_acks(void **state)
 {
     (void)state;
-    env_t *e = env_new(mock_log_store());
-    env_add_topic(e, "topic", 1);
+    hf_env_t *e = hf_env_new(mock_log_store());
+    hf_add_topic(e, "topic", 1);
     kl_writer_t w;
-    produce_request(&w, 7, 2, "topic", 0, KCAT_PRODUCE_V7 + KCAT_RECORDS_AT, KCAT_RECORDS_LEN);
-    assert_int_equal(env_run(e, produce_handle, w.buf, w.len), KL_REPLY_SEND);
-    want_i32(&e->resp, 1);
-    want_str(&e->resp, "topic");
-    want_i32(&e->resp, 1);
+    produce_request(&w, 7, 2, "topic", 0, KCAT_006_PRODUCE_V7_REQ + KCAT_RECORDS_AT,
+                    KCAT_RECORDS_LEN);
+    assert_int_equal(hf_run(e, produce_handle, w.buf, w.len), KL_REPLY_SEND);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 1);
     want_partition(&e->resp, 7, 0, KL_ERR_INVALID_REQUIRED_ACKS, -1, -1);
-    want_i32(&e->resp, 0);
-    want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);
+    hf_want_end(&e->resp);
     assert_int_equal(broker_find_partition(&e->broker, "topic", 0)->offsets.log_end, 0);
     wr_free(&w);
-    env_free(e);
+    hf_free(e);
 }
 
 /* acks=0: appended, but the producer reads no response. */
 static void test_acks_zero_appends_without_response(void **state)
 {
     (void)state;
-    env_t *e = env_new(mock_log_store());
-    env_add_topic(e, "topic", 1);
+    hf_env_t *e = hf_env_new(mock_log_store());
+    hf_add_topic(e, "topic", 1);
     kl_writer_t w;
-    produce_request(&w, 7, 0, "topic", 0, KCAT_PRODUCE_V7 + KCAT_RECORDS_AT, KCAT_RECORDS_LEN);
-    mock_log_store_expect_append(env_log(0), KCAT_RECORDS_LEN, 0, KL_OK);
-    assert_int_equal(env_run(e, produce_handle, w.buf, w.len), KL_REPLY_NONE);
-    want_end(&e->resp);                                     /* nothing after the header */
+    produce_request(&w, 7, 0, "topic", 0, KCAT_006_PRODUCE_V7_REQ + KCAT_RECORDS_AT,
+                    KCAT_RECORDS_LEN);
+    mock_log_store_expect_append(hf_log(0), KCAT_RECORDS_LEN, 0, KL_OK);
+    assert_int_equal(hf_run(e, produce_handle, w.buf, w.len), KL_REPLY_NONE);
+    hf_want_end(&e->resp);                                  /* nothing after the header */
     assert_int_equal(broker_find_partition(&e->broker, "topic", 0)->offsets.log_end, 3);
     wr_free(&w);
-    env_free(e);
+    hf_free(e);
 }
 
 static void test_unknown_topic_and_partition(void **state)
 {
     (void)state;
-    env_t *e = env_new(mock_log_store());
-    env_add_topic(e, "topic", 1);
+    hf_env_t *e = hf_env_new(mock_log_store());
+    hf_add_topic(e, "topic", 1);
     kl_writer_t w;
-    produce_request(&w, 8, -1, "nope", 0, KCAT_PRODUCE_V7 + KCAT_RECORDS_AT, KCAT_RECORDS_LEN);
-    assert_int_equal(env_run(e, produce_handle, w.buf, w.len), KL_REPLY_SEND);
-    want_i32(&e->resp, 1);
-    want_str(&e->resp, "nope");
-    want_i32(&e->resp, 1);
+    produce_request(&w, 8, -1, "nope", 0, KCAT_006_PRODUCE_V7_REQ + KCAT_RECORDS_AT,
+                    KCAT_RECORDS_LEN);
+    assert_int_equal(hf_run(e, produce_handle, w.buf, w.len), KL_REPLY_SEND);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "nope");
+    hf_want_i32(&e->resp, 1);
     want_partition(&e->resp, 8, 0, KL_ERR_UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
-    want_i32(&e->resp, 0);
-    want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);
+    hf_want_end(&e->resp);
     wr_free(&w);
 
-    produce_request(&w, 8, -1, "topic", 7, KCAT_PRODUCE_V7 + KCAT_RECORDS_AT, KCAT_RECORDS_LEN);
-    assert_int_equal(env_run(e, produce_handle, w.buf, w.len), KL_REPLY_SEND);
-    want_i32(&e->resp, 1);
-    want_str(&e->resp, "topic");
-    want_i32(&e->resp, 1);
+    produce_request(&w, 8, -1, "topic", 7, KCAT_006_PRODUCE_V7_REQ + KCAT_RECORDS_AT,
+                    KCAT_RECORDS_LEN);
+    assert_int_equal(hf_run(e, produce_handle, w.buf, w.len), KL_REPLY_SEND);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 1);
     want_partition(&e->resp, 8, 7, KL_ERR_UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
-    want_i32(&e->resp, 0);
-    want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);
+    hf_want_end(&e->resp);
     wr_free(&w);
-    env_free(e);
+    hf_free(e);
 }
 
 /* A null record set has no batch: INVALID_RECORD (the use case's v3+ rule). */
 static void test_null_records(void **state)
 {
     (void)state;
-    env_t *e = env_new(mock_log_store());
-    env_add_topic(e, "topic", 1);
+    hf_env_t *e = hf_env_new(mock_log_store());
+    hf_add_topic(e, "topic", 1);
     kl_writer_t w;
     produce_request(&w, 7, -1, "topic", 0, NULL, -1);
-    assert_int_equal(env_run(e, produce_handle, w.buf, w.len), KL_REPLY_SEND);
-    want_i32(&e->resp, 1);
-    want_str(&e->resp, "topic");
-    want_i32(&e->resp, 1);
+    assert_int_equal(hf_run(e, produce_handle, w.buf, w.len), KL_REPLY_SEND);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 1);
     want_partition(&e->resp, 7, 0, KL_ERR_INVALID_RECORD, -1, -1);
-    want_i32(&e->resp, 0);
-    want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);
+    hf_want_end(&e->resp);
     wr_free(&w);
-    env_free(e);
+    hf_free(e);
 }
 
 /* A flipped byte under the CRC: CORRUPT_MESSAGE, nothing appended. */
 static void test_corrupt_batch(void **state)
 {
     (void)state;
-    env_t *e = env_new(mock_log_store());
-    env_add_topic(e, "topic", 1);
+    hf_env_t *e = hf_env_new(mock_log_store());
+    hf_add_topic(e, "topic", 1);
     uint8_t records[KCAT_RECORDS_LEN];
-    memcpy(records, KCAT_PRODUCE_V7 + KCAT_RECORDS_AT, sizeof records);
+    memcpy(records, KCAT_006_PRODUCE_V7_REQ + KCAT_RECORDS_AT, sizeof records);
     records[KCAT_RECORDS_LEN - 3] ^= 0x20;
     kl_writer_t w;
     produce_request(&w, 7, -1, "topic", 0, records, KCAT_RECORDS_LEN);
-    assert_int_equal(env_run(e, produce_handle, w.buf, w.len), KL_REPLY_SEND);
-    want_i32(&e->resp, 1);
-    want_str(&e->resp, "topic");
-    want_i32(&e->resp, 1);
+    assert_int_equal(hf_run(e, produce_handle, w.buf, w.len), KL_REPLY_SEND);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 1);
     want_partition(&e->resp, 7, 0, KL_ERR_CORRUPT_MESSAGE, -1, -1);
-    want_i32(&e->resp, 0);
-    want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);
+    hf_want_end(&e->resp);
     wr_free(&w);
-    env_free(e);
+    hf_free(e);
 }
 
 /* The store's failure reaches the client as its error code. */
 static void test_storage_error(void **state)
 {
     (void)state;
-    env_t *e = env_new(mock_log_store());
-    env_add_topic(e, "topic", 3);
-    mock_log_store_expect_append(env_log(1), KCAT_RECORDS_LEN, 0, KL_ERR_KAFKA_STORAGE_ERROR);
-    assert_int_equal(env_run(e, produce_handle, KCAT_PRODUCE_V7, sizeof KCAT_PRODUCE_V7),
+    hf_env_t *e = hf_env_new(mock_log_store());
+    hf_add_topic(e, "topic", 3);
+    mock_log_store_expect_append(hf_log(1), KCAT_RECORDS_LEN, 0, KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(hf_run(e, produce_handle, KCAT_006_PRODUCE_V7_REQ,
+                            sizeof KCAT_006_PRODUCE_V7_REQ),
                      KL_REPLY_SEND);
-    want_i32(&e->resp, 1);
-    want_str(&e->resp, "topic");
-    want_i32(&e->resp, 1);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 1);
     want_partition(&e->resp, 7, 1, KL_ERR_KAFKA_STORAGE_ERROR, -1, -1);
-    want_i32(&e->resp, 0);
-    want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);
+    hf_want_end(&e->resp);
     assert_int_equal(broker_find_partition(&e->broker, "topic", 1)->offsets.log_end, 0);
-    env_free(e);
+    hf_free(e);
 }
 
 /* Every cut of a real request: close, write nothing, append nothing (the mock fails on
@@ -583,15 +304,15 @@ static void test_storage_error(void **state)
 static void test_truncated_request_closes_and_appends_nothing(void **state)
 {
     (void)state;
-    env_t *e = env_new(mock_log_store());
-    env_add_topic(e, "topic", 3);
-    env_expect_close_on_every_cut(e, produce_handle, KJS_PRODUCE_V7, sizeof KJS_PRODUCE_V7,
-                                  10 + 3);
-    env_expect_close_on_every_cut(e, produce_handle, KCAT_PRODUCE_V7, sizeof KCAT_PRODUCE_V7,
-                                  KCAT_BODY_AT);
+    hf_env_t *e = hf_env_new(mock_log_store());
+    hf_add_topic(e, "topic", 3);
+    hf_expect_close_on_every_cut(e, produce_handle, KJS_003_PRODUCE_V7_REQ,
+                                 sizeof KJS_003_PRODUCE_V7_REQ, 10 + 3);
+    hf_expect_close_on_every_cut(e, produce_handle, KCAT_006_PRODUCE_V7_REQ,
+                                 sizeof KCAT_006_PRODUCE_V7_REQ, KCAT_BODY_AT);
     for (int32_t i = 0; i < 3; i++)
         assert_int_equal(broker_find_partition(&e->broker, "topic", i)->offsets.log_end, 0);
-    env_free(e);
+    hf_free(e);
 }
 
 int main(void)

@@ -30,6 +30,7 @@
 #include "domain/record_batch.h"
 #include "infrastructure/protocol/api.h"
 #include "infrastructure/protocol/wire.h"
+#include "test/fixtures/client_frames.h"
 
 #define HOSTILE_TOPIC "topic"
 #define HOSTILE_PARTITIONS 3
@@ -37,26 +38,9 @@
 #define HOSTILE_MAX_OUT_CAP 65536            /* no hostile request may grow `out` beyond */
 #define HOSTILE_MAX_SECONDS 0.5              /* ...or take longer than this */
 
-/* kcat's Produce v7 (/work/shared/fixtures/kcat/006-Produce-v7.req.bin): correlation
+/* kcat's Produce v7 (KCAT_006_PRODUCE_V7_REQ, test/fixtures/client_frames.h): correlation
  * id 4, client "rdkafka", acks -1, timeout 30000, topic "topic", partition 1, one
  * uncompressed v2 batch of 3 records (122 bytes, starting at byte 48). */
-static const uint8_t kcat_produce_v7[] = {
-    0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x04, 0x00, 0x07, 0x72, 0x64,
-    0x6b, 0x61, 0x66, 0x6b, 0x61, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x75,
-    0x30, 0x00, 0x00, 0x00, 0x01, 0x00, 0x05, 0x74, 0x6f, 0x70, 0x69, 0x63,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x7a,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x6e,
-    0x00, 0x00, 0x00, 0x00, 0x02, 0x05, 0x75, 0x95, 0xb8, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x02, 0x00, 0x00, 0x01, 0xa2, 0x07, 0x17, 0xcb, 0x05, 0x00,
-    0x00, 0x01, 0xa2, 0x07, 0x17, 0xcb, 0x05, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00,
-    0x03, 0x26, 0x00, 0x00, 0x00, 0x08, 0x6b, 0x65, 0x79, 0x31, 0x12, 0x76,
-    0x61, 0x6c, 0x75, 0x65, 0x2d, 0x6f, 0x6e, 0x65, 0x00, 0x26, 0x00, 0x00,
-    0x02, 0x08, 0x6b, 0x65, 0x79, 0x32, 0x12, 0x76, 0x61, 0x6c, 0x75, 0x65,
-    0x2d, 0x74, 0x77, 0x6f, 0x00, 0x28, 0x00, 0x00, 0x04, 0x08, 0x6b, 0x65,
-    0x79, 0x35, 0x14, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x2d, 0x66, 0x69, 0x76,
-    0x65, 0x00,
-};
 #define KCAT_BATCH_AT 48
 #define KCAT_BATCH_LEN 122
 
@@ -479,7 +463,7 @@ static void test_string_longer_than_frame_closes(void **state)
     expect_fast_close(f);
 
     /* Produce v7: records of 2^31-1 bytes, 122 follow. */
-    produce_v7(f, 1, kcat_produce_v7 + KCAT_BATCH_AT, KCAT_BATCH_LEN);
+    produce_v7(f, 1, KCAT_006_PRODUCE_V7_REQ + KCAT_BATCH_AT, KCAT_BATCH_LEN);
     kl_be32_write(f->frame.buf + f->frame.len - KCAT_BATCH_LEN - 4, INT32_MAX);
     expect_fast_close(f);
 
@@ -588,32 +572,32 @@ static void test_produce_garbage_records_get_an_error(void **state)
     assert_int_equal(produce_garbage(f, b, 80), KL_ERR_CORRUPT_MESSAGE);
 
     /* The real batch with one payload byte flipped: CRC mismatch. */
-    memcpy(b, kcat_produce_v7 + KCAT_BATCH_AT, KCAT_BATCH_LEN);
+    memcpy(b, KCAT_006_PRODUCE_V7_REQ + KCAT_BATCH_AT, KCAT_BATCH_LEN);
     b[100] ^= 0x01;
     assert_int_equal(produce_garbage(f, b, KCAT_BATCH_LEN), KL_ERR_CORRUPT_MESSAGE);
 
     /* batch_length lying: 2^31-1, negative, below the header size. */
     const int32_t lengths[] = { INT32_MAX, -1, INT32_MIN, 48, KCAT_BATCH_LEN };
     for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
-        memcpy(b, kcat_produce_v7 + KCAT_BATCH_AT, KCAT_BATCH_LEN);
+        memcpy(b, KCAT_006_PRODUCE_V7_REQ + KCAT_BATCH_AT, KCAT_BATCH_LEN);
         kl_be32_write(b + 8, lengths[i]);
         assert_int_equal(produce_garbage(f, b, KCAT_BATCH_LEN), KL_ERR_CORRUPT_MESSAGE);
     }
 
     /* A valid CRC over a record count that disagrees with last_offset_delta. */
-    memcpy(b, kcat_produce_v7 + KCAT_BATCH_AT, KCAT_BATCH_LEN);
+    memcpy(b, KCAT_006_PRODUCE_V7_REQ + KCAT_BATCH_AT, KCAT_BATCH_LEN);
     kl_be32_write(b + 57, 4);
     reseal(b, KCAT_BATCH_LEN);
     assert_int_equal(produce_garbage(f, b, KCAT_BATCH_LEN), KL_ERR_INVALID_RECORD);
 
     /* A valid CRC over a negative last_offset_delta. */
-    memcpy(b, kcat_produce_v7 + KCAT_BATCH_AT, KCAT_BATCH_LEN);
+    memcpy(b, KCAT_006_PRODUCE_V7_REQ + KCAT_BATCH_AT, KCAT_BATCH_LEN);
     kl_be32_write(b + 23, -1);
     reseal(b, KCAT_BATCH_LEN);
     assert_int_equal(produce_garbage(f, b, KCAT_BATCH_LEN), KL_ERR_CORRUPT_MESSAGE);
 
     /* A valid batch followed by 5 stray bytes: all or nothing, nothing is appended. */
-    memcpy(b, kcat_produce_v7 + KCAT_BATCH_AT, KCAT_BATCH_LEN);
+    memcpy(b, KCAT_006_PRODUCE_V7_REQ + KCAT_BATCH_AT, KCAT_BATCH_LEN);
     memset(b + KCAT_BATCH_LEN, 0, 5);
     assert_int_equal(produce_garbage(f, b, (int32_t)sizeof b), KL_ERR_CORRUPT_MESSAGE);
 
@@ -636,12 +620,13 @@ static void test_produce_garbage_records_get_an_error(void **state)
 static void test_every_truncation_of_kcat_produce_v7(void **state)
 {
     fixture_t *f = *state;
-    for (size_t n = 0; n < sizeof kcat_produce_v7; n++) {
-        assert_int_equal(dispatch(f, kcat_produce_v7, n), KL_REPLY_CLOSE);
+    for (size_t n = 0; n < sizeof KCAT_006_PRODUCE_V7_REQ; n++) {
+        assert_int_equal(dispatch(f, KCAT_006_PRODUCE_V7_REQ, n), KL_REPLY_CLOSE);
         assert_int_equal(f->store.appends, 0);
     }
     /* The whole request: appended at offset 0 of partition 1. */
-    assert_int_equal(dispatch(f, kcat_produce_v7, sizeof kcat_produce_v7), KL_REPLY_SEND);
+    assert_int_equal(dispatch(f, KCAT_006_PRODUCE_V7_REQ, sizeof KCAT_006_PRODUCE_V7_REQ),
+                     KL_REPLY_SEND);
     assert_int_equal(produce_v7_error(f), KL_OK);
     assert_int_equal(f->store.appends, 1);
     assert_int_equal(f->store.appended_bytes, KCAT_BATCH_LEN);
