@@ -94,7 +94,7 @@ run: deps build
 	./$(BROKER) $(if $(wildcard server.properties),server.properties,)
 
 # ---- tests --------------------------------------------------------------------
-test: deps build check-layers check-docs unit lab-verify integration gdb-test crash-test load-test fuzz
+test: deps build check-layers check-docs unit cov lab-verify integration gdb-test crash-test load-test fuzz
 
 check-docs:
 	@$(PYTHON) test/tools/check_docs.py
