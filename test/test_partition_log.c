@@ -3,7 +3,8 @@
  * with a small log.segment.bytes, reads at every offset across segments, reopen, recovery of
  * the active segment at every cut and with flipped bytes, index damage of older and active
  * segments, a corrupt batch in an older segment reported on read, empty and partial active
- * segments, leftover indexes, foreign file names, gaps, flush policy, offset by time.
+ * segments, leftover indexes, foreign file names, gaps, flush policy, offset by time (and
+ * the time index: sealed at a roll, trusted after a restart, earlier segments not read).
  * Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
@@ -455,6 +456,40 @@ static void test_offset_for_timestamp_across_segments(void **state)
     plog_close(pl);
 }
 
+/* The time index across rolls and a restart: every rolled segment was sealed (its last
+ * .timeindex entry is its largest timestamp), so reopened from disk it is trusted as is,
+ * and a search reads no batch header of the segments before the one it answers from. */
+static void test_offset_for_timestamp_after_restart_skips_segments(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.segment_bytes = 300;
+    plog_close(fill(f, NBATCH));
+    kl_partition_log_t *pl = open_log(f);
+    assert_true(pl->segment_count >= 3);
+    kl_segment_stats_t stats[NBATCH] = { { 0 } };
+    for (size_t s = 0; s < pl->segment_count; s++) {
+        kl_segment_t *seg = pl->segments[s];
+        seg->stats = &stats[s];
+        int last = batch_of(f, seg->next_offset - 1);
+        int64_t max = 1000 + f->bases[last] * 10 + f->counts[last] - 1;
+        assert_int_equal(seg->max_timestamp, max);
+        if (s + 1 < pl->segment_count)
+            assert_int_equal(time_index_last_timestamp(seg->time_index), max);
+    }
+    for (int i = 0; i < NBATCH; i++) {
+        int64_t off = 0, ts = 0, t = 1000 + f->bases[i] * 10;
+        memset(stats, 0, sizeof stats);
+        assert_int_equal(plog_offset_for_timestamp(pl, t, &off, &ts), KL_OK);
+        assert_int_equal(off, f->bases[i]);
+        assert_int_equal(ts, t + f->counts[i] - 1);
+        for (size_t s = 0; pl->segments[s]->next_offset <= f->bases[i]; s++)
+            assert_int_equal(stats[s].header_reads, 0);
+    }
+    for (size_t s = 0; s < pl->segment_count; s++)
+        pl->segments[s]->stats = NULL;
+    plog_close(pl);
+}
+
 static void test_append_error_appends_nothing(void **state)
 {
     fixture_t *f = *state;
@@ -673,6 +708,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flush_interval_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_interval_ms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offset_for_timestamp_across_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offset_for_timestamp_after_restart_skips_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_error_appends_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_cuts_flipped_last_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_older_index_damage_is_rebuilt, setup, teardown),

@@ -4,7 +4,10 @@
  * of the active segment (torn tail at every byte, every byte of the last batch flipped,
  * empty and partial-header files), index rebuild of active and sealed segments (deleted,
  * odd size, garbage, entries past the end or lying), corrupt batches in a sealed segment
- * reported and not served, offset by timestamp. Every test works in its own mkdtemp directory under /tmp.
+ * reported and not served, offset by timestamp, and the time index (KIP-33): its entries,
+ * sealing, rebuilds of a damaged .timeindex, lookups that stay exact with out-of-order
+ * timestamps and read few batch headers (the kl_segment_stats_t seam; lab 04's acceptance
+ * tests). Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -870,10 +873,14 @@ static void test_read_stops_at_corrupt_header_within_max_bytes(void **state)
     /* the end walk meets batch 4's header: batches 2 and 3 are served */
     int32_t max = (int32_t)(f->sizes[2] + f->sizes[3] + 5);
     expect_read(f, seg, f->bases[2], max, 2, 4);
-    /* ListOffsets by time meets it too: reported */
+    /* ListOffsets by time meets it too when its walk must pass batch 4: reported. (A target
+     * past the segment's largest timestamp walks nothing since the time index: not found.) */
     bool found = false;
     int64_t off = -1, ts = -1;
-    assert_int_equal(segment_offset_for_timestamp(seg, 1LL << 50, &found, &off, &ts), KL_ERR_CORRUPT_MESSAGE);
+    assert_int_equal(segment_offset_for_timestamp(seg, 1000 + f->bases[4] * 10, &found, &off, &ts),
+                     KL_ERR_CORRUPT_MESSAGE);
+    assert_int_equal(segment_offset_for_timestamp(seg, 1LL << 50, &found, &off, &ts), KL_OK);
+    assert_false(found);
     segment_close(seg);
 }
 
@@ -979,6 +986,251 @@ static void test_offset_for_timestamp(void **state)
     segment_close(seg);
 }
 
+/* ---- the time index (KIP-33) inside a segment ---- */
+
+#define TI_NBATCH 300
+#define TI_INTERVAL 256              /* bytes: an index entry every ~3-4 of these batches */
+
+/* TI_NBATCH one-record batches; batch i holds offset i with timestamp ts_of(i). */
+typedef struct ti_log {
+    uint8_t *bytes[TI_NBATCH];
+    size_t sizes[TI_NBATCH];
+    int64_t ts[TI_NBATCH];
+} ti_log_t;
+
+static int64_t ti_rising(int i) { return 5000 + (int64_t)i * 10; }
+/* out of order: up and down around a rising trend, repeats included */
+static int64_t ti_jumpy(int i) { return 5000 + (int64_t)i * 3 + ((i * 37) % 11) * 7 - (i % 5 == 0 ? 40 : 0); }
+
+static kl_segment_t *ti_fill(fixture_t *f, ti_log_t *l, int64_t (*ts_of)(int))
+{
+    kl_segment_t *seg = NULL;
+    assert_int_equal(segment_create(&seg, f->dir, 0, TI_INTERVAL, NULL), KL_OK);
+    for (int i = 0; i < TI_NBATCH; i++) {
+        l->bytes[i] = malloc(256);
+        assert_non_null(l->bytes[i]);
+        l->ts[i] = ts_of(i);
+        l->sizes[i] = make_batch(l->bytes[i], i, 1, l->ts[i], 12);
+        assert_int_equal(segment_append(seg, l->bytes[i], l->sizes[i]), KL_OK);
+    }
+    return seg;
+}
+
+static void ti_free(ti_log_t *l)
+{
+    for (int i = 0; i < TI_NBATCH; i++)
+        free(l->bytes[i]);
+}
+
+/* The answer by definition: the first batch whose max timestamp >= target; -1 when none. */
+static int ti_expected(const ti_log_t *l, int64_t target)
+{
+    for (int i = 0; i < TI_NBATCH; i++)
+        if (l->ts[i] >= target)
+            return i;
+    return -1;
+}
+
+/* Ask every interesting target; each answer must be the definition's. When `max_reads` > 0,
+ * no lookup may read more batch headers than that (the time index's whole point: a walk
+ * from the segment start reads up to TI_NBATCH of them). */
+static void ti_check_all(const ti_log_t *l, kl_segment_t *seg, uint64_t max_reads)
+{
+    kl_segment_stats_t stats = { 0 };
+    seg->stats = &stats;
+    for (int i = 0; i < TI_NBATCH; i++) {
+        for (int64_t d = -1; d <= 1; d++) {
+            int64_t target = l->ts[i] + d;
+            int want = ti_expected(l, target);
+            bool found = false;
+            int64_t off = -1, ts = -1;
+            stats.header_reads = 0;
+            assert_int_equal(segment_offset_for_timestamp(seg, target, &found, &off, &ts), KL_OK);
+            assert_int_equal(found, want >= 0);
+            if (want >= 0) {
+                assert_int_equal(off, want);
+                assert_int_equal(ts, l->ts[want]);
+            }
+            if (max_reads > 0 && stats.header_reads > max_reads)
+                fail_msg("target %lld: %llu header reads, at most %llu expected", (long long)target,
+                         (unsigned long long)stats.header_reads, (unsigned long long)max_reads);
+        }
+    }
+    seg->stats = NULL;
+}
+
+static void ti_path(const fixture_t *f, char *buf, size_t cap)
+{
+    path_of(f, ".timeindex", buf, cap);
+}
+
+static void test_time_index_entries_follow_the_offset_index(void **state)
+{
+    fixture_t *f = *state;
+    ti_log_t l;
+    kl_segment_t *seg = ti_fill(f, &l, ti_rising);
+    const kl_time_index_t *ti = seg->time_index;
+    /* rising timestamps: one time entry per .index entry, naming the same batch */
+    assert_int_equal(ti->count, seg->index_count);
+    for (size_t i = 0; i < ti->count; i++) {
+        kl_time_entry_t e = time_index_entry(ti, i);
+        assert_int_equal(e.offset, segment_index_offset(seg, i));
+        assert_int_equal(e.timestamp, l.ts[e.offset]);
+    }
+    assert_int_equal(seg->max_timestamp, l.ts[TI_NBATCH - 1]);
+    char path[256];
+    ti_path(f, path, sizeof path);
+    assert_int_equal(file_size(path), (int64_t)ti->count * KL_TIME_INDEX_ENTRY_SIZE);
+    /* sealing adds the largest timestamp once, and only once */
+    assert_int_equal(segment_seal(seg), KL_OK);
+    assert_int_equal(segment_seal(seg), KL_OK);
+    assert_int_equal(ti->count, seg->index_count + 1);
+    assert_int_equal(time_index_last_timestamp(ti), l.ts[TI_NBATCH - 1]);
+    assert_int_equal(file_size(path), (int64_t)ti->count * KL_TIME_INDEX_ENTRY_SIZE);
+    segment_close(seg);
+    ti_free(&l);
+}
+
+/* Acceptance (lab 04): right answers, and few header reads, in the active segment. */
+static void test_time_lookup_reads_few_headers(void **state)
+{
+    fixture_t *f = *state;
+    ti_log_t l;
+    kl_segment_t *seg = ti_fill(f, &l, ti_rising);
+    ti_check_all(&l, seg, 12);
+    /* past the largest timestamp: not found without reading anything */
+    kl_segment_stats_t stats = { 0 };
+    seg->stats = &stats;
+    bool found = true;
+    int64_t off = -1, ts = -1;
+    assert_int_equal(segment_offset_for_timestamp(seg, l.ts[TI_NBATCH - 1] + 1, &found, &off, &ts), KL_OK);
+    assert_false(found);
+    assert_int_equal(stats.header_reads, 0);
+    seg->stats = NULL;
+    segment_close(seg);
+    ti_free(&l);
+}
+
+/* Acceptance (lab 04): the same once the segment is sealed and opened from disk. */
+static void test_time_lookup_in_a_sealed_segment(void **state)
+{
+    fixture_t *f = *state;
+    ti_log_t l;
+    kl_segment_t *seg = ti_fill(f, &l, ti_rising);
+    assert_int_equal(segment_seal(seg), KL_OK);
+    size_t count = seg->time_index->count;
+    segment_close(seg);
+    test_log_t log;
+    test_log_open(&log);
+    assert_int_equal(segment_open_sealed(&seg, f->dir, 0, TI_NBATCH, TI_INTERVAL, &log.log), KL_OK);
+    assert_false(test_log_says(&log, "rebuilding"));       /* trusted, not rebuilt */
+    assert_int_equal(seg->time_index->count, count);
+    assert_int_equal(seg->max_timestamp, l.ts[TI_NBATCH - 1]);
+    ti_check_all(&l, seg, 12);
+    segment_close(seg);
+    test_log_close(&log);
+    ti_free(&l);
+}
+
+/* Out-of-order timestamps: the index keeps only new maxima, and answers stay exact. */
+static void test_time_lookup_with_out_of_order_timestamps(void **state)
+{
+    fixture_t *f = *state;
+    ti_log_t l;
+    kl_segment_t *seg = ti_fill(f, &l, ti_jumpy);
+    const kl_time_index_t *ti = seg->time_index;
+    assert_true(ti->count > 10);
+    for (size_t i = 1; i < ti->count; i++)
+        assert_true(time_index_entry(ti, i).timestamp > time_index_entry(ti, i - 1).timestamp);
+    for (size_t i = 0; i < ti->count; i++) {   /* each names the first batch to reach its time */
+        kl_time_entry_t e = time_index_entry(ti, i);
+        assert_int_equal(ti_expected(&l, e.timestamp), e.offset);
+    }
+    ti_check_all(&l, seg, 0);
+    segment_close(seg);
+    ti_free(&l);
+}
+
+static void ti_damage_and_reopen(fixture_t *f, void (*damage)(const char *path), bool sealed)
+{
+    ti_log_t l;
+    kl_segment_t *seg = ti_fill(f, &l, ti_rising);
+    if (sealed)
+        assert_int_equal(segment_seal(seg), KL_OK);
+    size_t count = seg->time_index->count;
+    uint8_t *before = malloc(count * KL_TIME_INDEX_ENTRY_SIZE);
+    assert_non_null(before);
+    memcpy(before, seg->time_index->bytes, count * KL_TIME_INDEX_ENTRY_SIZE);
+    segment_close(seg);
+    char path[256];
+    ti_path(f, path, sizeof path);
+    damage(path);
+    test_log_t log;
+    test_log_open(&log);
+    kl_err_t err = sealed ? segment_open_sealed(&seg, f->dir, 0, TI_NBATCH, TI_INTERVAL, &log.log)
+                          : segment_open_active(&seg, f->dir, 0, TI_INTERVAL, &log.log);
+    assert_int_equal(err, KL_OK);
+    if (sealed)
+        assert_true(test_log_says(&log, "timeindex"));
+    assert_int_equal(seg->time_index->count, count);
+    assert_memory_equal(seg->time_index->bytes, before, count * KL_TIME_INDEX_ENTRY_SIZE);
+    assert_int_equal(file_size(path), (int64_t)count * KL_TIME_INDEX_ENTRY_SIZE);
+    ti_check_all(&l, seg, 12);
+    segment_close(seg);
+    test_log_close(&log);
+    free(before);
+    ti_free(&l);
+}
+
+static void ti_damage_decreasing(const char *p)
+{
+    /* the second entry's timestamp becomes 0: not increasing */
+    int fd = open(p, O_WRONLY);
+    uint8_t zero[8] = { 0 };
+    assert_int_equal(pwrite(fd, zero, 8, 12), 8);
+    close(fd);
+}
+static void ti_damage_offset_past_end(const char *p)
+{
+    int fd = open(p, O_RDWR);
+    uint8_t big[4] = { 0x7f, 0, 0, 0 };
+    off_t last = (off_t)file_size(p) - 4;
+    assert_int_equal(pwrite(fd, big, 4, last), 4);
+    close(fd);
+}
+
+static void test_sealed_time_index_deleted_is_rebuilt(void **state) { ti_damage_and_reopen(*state, damage_delete, true); }
+static void test_sealed_time_index_empty_is_rebuilt(void **state) { ti_damage_and_reopen(*state, damage_empty, true); }
+static void test_sealed_time_index_odd_size_is_rebuilt(void **state) { ti_damage_and_reopen(*state, damage_odd_size, true); }
+static void test_sealed_time_index_garbage_is_rebuilt(void **state) { ti_damage_and_reopen(*state, damage_garbage_aligned, true); }
+static void test_sealed_time_index_unordered_is_rebuilt(void **state) { ti_damage_and_reopen(*state, ti_damage_decreasing, true); }
+static void test_sealed_time_index_past_end_is_rebuilt(void **state) { ti_damage_and_reopen(*state, ti_damage_offset_past_end, true); }
+static void test_active_time_index_garbage_is_rebuilt(void **state) { ti_damage_and_reopen(*state, damage_garbage, false); }
+static void test_active_time_index_deleted_is_rebuilt(void **state) { ti_damage_and_reopen(*state, damage_delete, false); }
+
+/* A failed append leaves the time index as it was, in memory and on disk. */
+static void test_failed_append_leaves_time_index(void **state)
+{
+    fixture_t *f = *state;
+    kl_segment_t *seg = NULL;
+    assert_int_equal(segment_create(&seg, f->dir, 0, 0, NULL), KL_OK);
+    assert_int_equal(segment_append(seg, f->bytes[0], f->sizes[0]), KL_OK);
+    int64_t max = seg->max_timestamp;
+    uint8_t two[1024];
+    memcpy(two, f->bytes[1], f->sizes[1]);
+    memcpy(two + f->sizes[1], f->bytes[2], f->sizes[2]);
+    assert_int_equal(segment_append(seg, two, f->sizes[1] + f->sizes[2] - 1), KL_ERR_CORRUPT_MESSAGE);
+    assert_int_equal(seg->time_index->count, 1);
+    assert_int_equal(seg->max_timestamp, max);
+    char path[256];
+    ti_path(f, path, sizeof path);
+    assert_int_equal(file_size(path), KL_TIME_INDEX_ENTRY_SIZE);
+    assert_int_equal(segment_append(seg, two, f->sizes[1] + f->sizes[2]), KL_OK);
+    assert_int_equal(seg->time_index->count, 3);              /* interval 0: every batch */
+    assert_int_equal(file_size(path), 3 * KL_TIME_INDEX_ENTRY_SIZE);
+    segment_close(seg);
+}
+
 static void test_flush_and_create_refuses_existing(void **state)
 {
     fixture_t *f = *state;
@@ -1030,6 +1282,19 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_truncates_a_leftover_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offset_for_timestamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_and_create_refuses_existing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_index_entries_follow_the_offset_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_lookup_reads_few_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_lookup_in_a_sealed_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_lookup_with_out_of_order_timestamps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_time_index_deleted_is_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_time_index_empty_is_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_time_index_odd_size_is_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_time_index_garbage_is_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_time_index_unordered_is_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_time_index_past_end_is_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_active_time_index_garbage_is_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_active_time_index_deleted_is_rebuilt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_append_leaves_time_index, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
  * Layout (docs/storage.md):
  *   <log.dirs>/<topic>-<partition>/<20-digit base offset>.log    batches as produced
  *   <log.dirs>/<topic>-<partition>/<20-digit base offset>.index  8-byte sparse entries
+ *   <log.dirs>/<topic>-<partition>/<20-digit base offset>.timeindex  12-byte time entries
  *   <log.dirs>/__klamm_topics/<topic>.properties                 partition count, configs
  *   <log.dirs>/.lock                                             flock(LOCK_EX) while open
  */

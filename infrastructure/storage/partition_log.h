@@ -65,7 +65,8 @@ kl_err_t plog_read(kl_partition_log_t *pl, int64_t offset, int32_t max_bytes,
                    kl_buf_sink_t *sink, size_t *len_out);
 
 /* First batch (oldest segment first) with max_timestamp >= `timestamp`: its base offset and
- * max_timestamp; -1 / -1 when none. Cost: one header pread per batch before it. */
+ * max_timestamp; -1 / -1 when none. Cost: no I/O for the segments whose max_timestamp is
+ * below the target, then segment_offset_for_timestamp's time index lookup and short walk. */
 kl_err_t plog_offset_for_timestamp(kl_partition_log_t *pl, int64_t timestamp,
                                    int64_t *offset_out, int64_t *timestamp_out);
 

@@ -1,6 +1,8 @@
 /*
- * infrastructure/storage/segment.c — one `.log` + `.index` pair (see segment.h for the format).
- * Layer: infrastructure. May touch: domain/record_batch.h, the sink port, logging, POSIX files.
+ * infrastructure/storage/segment.c — one `.log` with its `.index` and `.timeindex` (see
+ * segment.h for the formats).
+ * Layer: infrastructure. May touch: domain/record_batch.h, the sink port, logging,
+ * storage/time_index.h, POSIX files.
  *
  * Recovery rules: what a reader may rely on after any crash or damage. Each is checked
  * through real files by test/test_segment.c, test_partition_log.c and test_log_dir.c.
@@ -55,10 +57,21 @@
  *  8. Not detectable: bytes 12..15 (partition_leader_epoch) are outside the CRC by Kafka's
  *     design (so a broker may rewrite them) and Klamm keeps the producer's value, so a
  *     flipped bit there goes unnoticed, as it would in Kafka.
+ *  9. The .timeindex is derived data too, and follows the .index: the active segment's is
+ *     rebuilt from the same scan (rule 4); a sealed segment's is trusted after
+ *     time_index_load's check (size a multiple of 12, timestamps and offsets strictly
+ *     increasing, offsets inside the segment, non-empty when the log is) and otherwise
+ *     rebuilt, with the .index, by the same header walk (rules 5-6). Trusting it means
+ *     trusting that its last entry is the segment's largest timestamp (segment_seal wrote
+ *     it before the roll's fsync), as Kafka does: a hand-shortened but sane file makes
+ *     ListOffsets skip the segment for later targets. A segment written before Klamm had
+ *     time indexes, or whose batches all lack timestamps (-1), has an empty .timeindex and
+ *     is rebuilt by a header walk at every start.
  *
  * Costs, so a reader can reason about them:
  *   append       header parse per batch (no CRC: the application validated), 1 write(2) of
- *                the batches, 1 write(2) of the new index entries (when any)
+ *                the batches, 1 write(2) of the new index entries and 1 of the new time
+ *                index entries (when any)
  *   find         binary search in the in-memory index + one 61-byte pread per batch walked
  *                (at most ~log.index.interval.bytes of batches)
  *   read         find + a header walk for the end + 1 pread straight into the sink (the
@@ -66,8 +79,12 @@
  *                byte served (rule 7). With the SSE 4.2 instruction (domain/crc32c.c) that
  *                runs at ~25 GB/s, ~0.04 ms per MiB; the portable tables at ~2.4 GB/s.
  *                A batch that fails the check is given back to the sink (unreserve).
+ *   by time      0 I/O when the target is past the segment's max timestamp; else binary
+ *                search in the time index + one pread per header walked from its entry
+ *                (about log.index.interval.bytes of batches, not the whole segment)
  *   open active  whole file read and CRC-checked (2 preads per batch)
- *   open sealed  1 pread of the index file + 1 pread of the header its last entry names
+ *   open sealed  1 pread of each index file + 1 pread of the header the .index's last
+ *                entry names
  * Disk failures become KL_ERR_KAFKA_STORAGE_ERROR with one log line naming the file.
  */
 #include "infrastructure/storage/segment.h"
@@ -193,11 +210,20 @@ static kl_err_t segment_index_reserve(kl_segment_t *seg, size_t count)
 
 /* Kafka's sparse-index rule (LogSegment.append): add an entry for a batch when more than
  * log.index.interval.bytes were appended since the last entry; we also index the first
- * batch, so every non-empty segment has an entry (the sealed sanity check relies on it). */
+ * batch, so every non-empty segment has an entry (the sealed sanity check relies on it).
+ * The time index is offered an entry at the same moments: the segment's largest timestamp
+ * so far and the first batch that reached it (kept only when it grew, time_index_note).
+ * The maximum is updated first, so the batch being indexed counts, as in Kafka. */
 static kl_err_t segment_index_note(kl_segment_t *seg, const kl_batch_header_t *h, int64_t position)
 {
+    if (h->max_timestamp > seg->max_timestamp) {
+        seg->max_timestamp = h->max_timestamp;
+        seg->max_timestamp_offset = batch_last_offset(h);
+    }
     if (seg->index_count == 0 || seg->bytes_since_index > seg->index_interval_bytes) {
         kl_err_t err = segment_index_reserve(seg, seg->index_count + 1);
+        if (err == KL_OK)
+            err = time_index_note(seg->time_index, seg->max_timestamp, seg->max_timestamp_offset);
         if (err != KL_OK)
             return err;
         uint8_t *e = seg->index + seg->index_count * KL_SEGMENT_INDEX_ENTRY_SIZE;
@@ -210,13 +236,26 @@ static kl_err_t segment_index_note(kl_segment_t *seg, const kl_batch_header_t *h
     return KL_OK;
 }
 
-/* Replace the .index file with the in-memory entries (after a rebuild). */
+/* Replace the .index and .timeindex files with the in-memory entries (after a rebuild). */
 static kl_err_t segment_index_rewrite(kl_segment_t *seg)
 {
     if (ftruncate(seg->index_fd, 0) != 0)
         return segment_io_error(seg, "ftruncate", seg->index_path);
-    return segment_write_full(seg, seg->index_fd, seg->index_path, seg->index,
-                              seg->index_count * KL_SEGMENT_INDEX_ENTRY_SIZE);
+    kl_err_t err = segment_write_full(seg, seg->index_fd, seg->index_path, seg->index,
+                                      seg->index_count * KL_SEGMENT_INDEX_ENTRY_SIZE);
+    if (err != KL_OK)
+        return err;
+    return time_index_rewrite(seg->time_index);
+}
+
+/* Start both indexes over (before a rebuild walk; the rewrite after it fills the files). */
+static kl_err_t segment_index_reset(kl_segment_t *seg)
+{
+    seg->index_count = 0;
+    seg->bytes_since_index = 0;
+    seg->max_timestamp = KL_TIME_INDEX_NO_TIMESTAMP;
+    seg->max_timestamp_offset = seg->base_offset;
+    return time_index_truncate(seg->time_index, 0);
 }
 
 /* Kafka's OffsetIndex.lookup: the position of the last entry whose offset <= target, or 0. */
@@ -271,6 +310,8 @@ static kl_err_t segment_header_check(const kl_segment_t *seg, int64_t pos, kl_ba
     *why = "shorter than a batch header";
     if (pos < 0 || seg->size - pos < KL_BATCH_HEADER_SIZE)
         return KL_OK;
+    if (seg->stats != NULL)
+        seg->stats->header_reads++;
     kl_err_t err = segment_pread_full(seg, seg->log_fd, seg->log_path, b, sizeof b, pos);
     if (err != KL_OK)
         return err;
@@ -323,6 +364,8 @@ static kl_err_t segment_alloc(kl_segment_t **out, const char *dir, int64_t base_
     seg->index_fd = -1;
     seg->base_offset = base_offset;
     seg->next_offset = base_offset;
+    seg->max_timestamp = KL_TIME_INDEX_NO_TIMESTAMP;
+    seg->max_timestamp_offset = base_offset;
     seg->index_interval_bytes = index_interval_bytes;
     seg->log = log;
     size_t cap = strlen(dir) + 1 + KL_SEGMENT_NAME_DIGITS + sizeof ".index";
@@ -339,6 +382,20 @@ err:
     return KL_ERR_UNKNOWN_SERVER_ERROR;
 }
 
+/* "<dir>/<base>.timeindex" from the .log's path: same stem, another extension. */
+static kl_err_t segment_open_time_index(kl_segment_t *seg, bool truncate)
+{
+    size_t stem = strlen(seg->log_path) - strlen(".log");
+    char *path = malloc(stem + sizeof ".timeindex");
+    if (path == NULL)
+        return KL_ERR_UNKNOWN_SERVER_ERROR;
+    memcpy(path, seg->log_path, stem);
+    memcpy(path + stem, ".timeindex", sizeof ".timeindex");
+    kl_err_t err = time_index_open(&seg->time_index, path, seg->base_offset, truncate, seg->log);
+    free(path);
+    return err;
+}
+
 static kl_err_t segment_open_files(kl_segment_t *seg, int log_flags, int index_flags)
 {
     seg->log_fd = open(seg->log_path, O_RDWR | O_APPEND | O_CLOEXEC | log_flags, 0644);
@@ -347,7 +404,7 @@ static kl_err_t segment_open_files(kl_segment_t *seg, int log_flags, int index_f
     seg->index_fd = open(seg->index_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | index_flags, 0644);
     if (seg->index_fd < 0)
         return segment_io_error(seg, "open", seg->index_path);
-    return KL_OK;
+    return segment_open_time_index(seg, (index_flags & O_TRUNC) != 0);
 }
 
 static kl_err_t segment_file_size(const kl_segment_t *seg, int fd, const char *path, int64_t *size)
@@ -367,7 +424,7 @@ kl_err_t segment_create(kl_segment_t **out, const char *dir, int64_t base_offset
     if (err != KL_OK)
         return err;
     /* O_EXCL on the .log: creating over an existing segment would destroy data. A stale
-     * .index is derived data and is simply truncated. */
+     * .index or .timeindex is derived data and is simply truncated. */
     err = segment_open_files(seg, O_CREAT | O_EXCL, O_TRUNC);
     if (err != KL_OK)
         goto err;
@@ -389,6 +446,7 @@ void segment_close(kl_segment_t *seg)
         close(seg->log_fd);
     if (seg->index_fd >= 0)
         close(seg->index_fd);
+    time_index_close(seg->time_index);
     free(seg->log_path);
     free(seg->index_path);
     free(seg->index);
@@ -569,11 +627,12 @@ insane:
  * left as it is, and reads that reach the bad batch report it (rule 7). */
 static kl_err_t segment_index_rebuild(kl_segment_t *seg)
 {
-    seg->index_count = 0;
-    seg->bytes_since_index = 0;
+    kl_err_t err = segment_index_reset(seg);
+    if (err != KL_OK)
+        return err;
     for (int64_t pos = 0; pos < seg->size;) {
         kl_batch_header_t h;
-        kl_err_t err = segment_header_read(seg, pos, &h);
+        err = segment_header_read(seg, pos, &h);
         if (err == KL_ERR_CORRUPT_MESSAGE)
             break;
         if (err == KL_OK)
@@ -582,7 +641,32 @@ static kl_err_t segment_index_rebuild(kl_segment_t *seg)
             return err;
         pos += (int64_t)batch_total_size(&h);
     }
+    /* sealed: the last time entry must be the largest timestamp (as segment_seal does) */
+    err = time_index_note(seg->time_index, seg->max_timestamp, seg->max_timestamp_offset);
+    if (err != KL_OK)
+        return err;
     return segment_index_rewrite(seg);
+}
+
+/* Load the sealed segment's .timeindex; its last entry is the segment's largest timestamp
+ * (rule 9). KL_ERR_CORRUPT_MESSAGE (logged) when both indexes must be rebuilt. */
+static kl_err_t segment_time_index_load(kl_segment_t *seg)
+{
+    kl_time_index_t *ti = seg->time_index;
+    kl_err_t err = time_index_load(ti, seg->next_offset);
+    if (err != KL_OK)
+        return err;
+    if (ti->count == 0 && seg->size > 0) {
+        KL_LOG_WARNING(seg->log, SEG_MOD, "%s: empty for a non-empty log; rebuilding it from %s",
+                       ti->path, seg->log_path);
+        return KL_ERR_CORRUPT_MESSAGE;
+    }
+    if (ti->count > 0) {
+        kl_time_entry_t last = time_index_entry(ti, ti->count - 1);
+        seg->max_timestamp = last.timestamp;
+        seg->max_timestamp_offset = last.offset;
+    }
+    return KL_OK;
 }
 
 kl_err_t segment_open_sealed(kl_segment_t **out, const char *dir, int64_t base_offset,
@@ -600,6 +684,8 @@ kl_err_t segment_open_sealed(kl_segment_t **out, const char *dir, int64_t base_o
         err = segment_file_size(seg, seg->log_fd, seg->log_path, &seg->size);
     if (err == KL_OK)
         err = segment_index_load(seg);
+    if (err == KL_OK)
+        err = segment_time_index_load(seg);
     if (err == KL_ERR_CORRUPT_MESSAGE)
         err = segment_index_rebuild(seg);
     if (err != KL_OK)
@@ -653,7 +739,9 @@ kl_err_t segment_append(kl_segment_t *seg, const uint8_t *batches, size_t len)
     if (len == 0)
         return KL_OK;
     size_t old_count = seg->index_count;
+    size_t old_time_count = seg->time_index->count;
     int64_t old_since = seg->bytes_since_index;
+    int64_t old_max = seg->max_timestamp, old_max_offset = seg->max_timestamp_offset;
     int64_t next = seg->next_offset;
     kl_err_t err = segment_stage(seg, batches, len, &next);
     if (err != KL_OK)
@@ -669,6 +757,9 @@ kl_err_t segment_append(kl_segment_t *seg, const uint8_t *batches, size_t len)
         if (err != KL_OK)
             goto err_truncate;
     }
+    err = time_index_write_from(seg->time_index, old_time_count);
+    if (err != KL_OK)
+        goto err_truncate;
     seg->size += (int64_t)len;
     seg->next_offset = next;
     return KL_OK;
@@ -681,6 +772,20 @@ err_truncate:
 err:
     seg->index_count = old_count;
     seg->bytes_since_index = old_since;
+    seg->max_timestamp = old_max;
+    seg->max_timestamp_offset = old_max_offset;
+    (void)time_index_truncate(seg->time_index, old_time_count);   /* logged on failure */
+    return err;
+}
+
+kl_err_t segment_seal(kl_segment_t *seg)
+{
+    size_t old = seg->time_index->count;
+    kl_err_t err = time_index_note(seg->time_index, seg->max_timestamp, seg->max_timestamp_offset);
+    if (err == KL_OK)
+        err = time_index_write_from(seg->time_index, old);
+    if (err != KL_OK)
+        (void)time_index_truncate(seg->time_index, old);           /* logged on failure */
     return err;
 }
 
@@ -786,11 +891,20 @@ kl_err_t segment_read(const kl_segment_t *seg, int64_t offset, int32_t max_bytes
     return err;
 }
 
+/* Kafka's LogSegment.findOffsetByTimestamp. Every batch before a time index entry's batch
+ * has max_timestamp < the entry's timestamp <= target (time_index.h), so the walk may start
+ * at that batch: the .index gives the position of the last indexed batch at or before it. */
 kl_err_t segment_offset_for_timestamp(const kl_segment_t *seg, int64_t timestamp,
                                       bool *found, int64_t *offset_out, int64_t *timestamp_out)
 {
     *found = false;
-    for (int64_t pos = 0; pos < seg->size;) {
+    if (timestamp > seg->max_timestamp)
+        return KL_OK;                   /* no batch reaches it: no I/O at all */
+    kl_time_entry_t e;
+    int64_t start = 0;
+    if (time_index_lookup(seg->time_index, timestamp, &e))
+        start = segment_index_floor_offset(seg, e.offset);
+    for (int64_t pos = start; pos < seg->size;) {
         kl_batch_header_t h;
         kl_err_t err = segment_header_read(seg, pos, &h);
         if (err != KL_OK)
@@ -812,5 +926,5 @@ kl_err_t segment_flush(kl_segment_t *seg)
         return segment_io_error(seg, "fsync", seg->log_path);
     if (fsync(seg->index_fd) != 0)
         return segment_io_error(seg, "fsync", seg->index_path);
-    return KL_OK;
+    return time_index_flush(seg->time_index);
 }

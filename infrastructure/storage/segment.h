@@ -1,12 +1,16 @@
 /*
- * infrastructure/storage/segment.h — one log segment: a `.log` file of v2 record batches
- * and its sparse `.index`, named after the segment's base offset (Kafka's layout).
+ * infrastructure/storage/segment.h — one log segment: a `.log` file of v2 record batches,
+ * its sparse `.index` and its `.timeindex`, named after the segment's base offset (Kafka's
+ * layout).
  * Layer: infrastructure. May touch: domain/record_batch.h, application/ports.h (the sink),
- * infrastructure/logging.h, POSIX files (open, pread, write, ftruncate, fsync).
+ * infrastructure/logging.h, storage/time_index.h, POSIX files (open, pread, write,
+ * ftruncate, fsync).
  *
  *   <dir>/00000000000000000000.log    batches exactly as produced (base offsets assigned)
  *   <dir>/00000000000000000000.index  8-byte entries, big-endian:
  *                                       int32 offset relative to the base, int32 file position
+ *   <dir>/00000000000000000000.timeindex  12-byte entries, big-endian (storage/time_index.h):
+ *                                       int64 timestamp, int32 offset relative to the base
  *
  * Kafka's OffsetIndex rule: an entry is added when more than log.index.interval.bytes were
  * appended since the previous entry (and, here, for the first batch), and the entry names the
@@ -14,6 +18,10 @@
  * offset <= target and walks batch headers from there, so at most ~interval bytes of headers
  * are read. The in-memory index is a byte-for-byte copy of the file: appending an entry is
  * one write(2) of the same bytes, no encode step.
+ *
+ * The time index (KIP-33) gets an entry together with each .index entry, when the segment's
+ * largest timestamp grew since its last one, and a last one when the segment is sealed
+ * (segment_seal, at a roll), so a sealed segment's last entry is its largest timestamp.
  *
  * Positions are int32 (Kafka's index format), so a segment stays below 2 GiB, and relative
  * offsets are int32, so a segment spans fewer than 2^31 offsets: partition_log rolls first.
@@ -31,9 +39,16 @@
 #include "domain/error.h"
 #include "domain/record_batch.h"
 #include "infrastructure/logging.h"
+#include "infrastructure/storage/time_index.h"
 
 #define KL_SEGMENT_INDEX_ENTRY_SIZE 8
 #define KL_SEGMENT_NAME_DIGITS 20          /* "%020lld" like Kafka's file names */
+
+/* A test seam: counters a test may attach (seg->stats = &s) to see what a lookup cost. The
+ * broker leaves it NULL. Counted: preads of a 61-byte batch header (walks and checks). */
+typedef struct kl_segment_stats {
+    uint64_t header_reads;
+} kl_segment_stats_t;
 
 /* Fields are read-only outside segment.c (tests and partition_log read them). */
 typedef struct kl_segment {
@@ -50,6 +65,10 @@ typedef struct kl_segment {
     int64_t bytes_since_index;       /* appended since the last index entry */
     int32_t index_interval_bytes;    /* log.index.interval.bytes */
     bool verify_reads;               /* rule 7: true only for sealed segments found on disk */
+    kl_time_index_t *time_index;     /* <dir>/<base>.timeindex */
+    int64_t max_timestamp;           /* largest batch max_timestamp; -1 (none) when empty */
+    int64_t max_timestamp_offset;    /* last offset of the first batch that reached it */
+    kl_segment_stats_t *stats;       /* NULL, or a test's counters */
     const kl_log_t *log;             /* may be NULL: silence */
 } kl_segment_t;
 
@@ -60,25 +79,28 @@ bool segment_path(char *buf, size_t cap, const char *dir, int64_t base_offset, c
  * else (foreign files, ".index", temp files), which partition_log ignores. */
 bool segment_parse_name(const char *name, int64_t *base_out);
 
-/* A new, empty segment: creates <base>.log (must not exist) and <base>.index, then fsyncs
+/* A new, empty segment: creates <base>.log (must not exist), <base>.index and
+ * <base>.timeindex (stale ones are emptied), then fsyncs
  * `dir` so the new names survive a crash. Cost: 1 directory fsync. */
 kl_err_t segment_create(kl_segment_t **out, const char *dir, int64_t base_offset,
                         int32_t index_interval_bytes, const kl_log_t *log);
 
 /* Open the ACTIVE (last) segment after a possible crash: read every batch, validate
  * framing, CRC-32C (batch_validate) and offset contiguity; a torn or corrupt tail is cut
- * with ftruncate at the end of the last valid batch (one log line). The index is rebuilt
- * from the scan and rewritten. Recovery rules 1-4 at the top of segment.c.
+ * with ftruncate at the end of the last valid batch (one log line). Both indexes are
+ * rebuilt from the scan and rewritten. Recovery rules 1-4 at the top of segment.c.
  * Cost: reads the whole file, 2 preads per batch + the CRC. */
 kl_err_t segment_open_active(kl_segment_t **out, const char *dir, int64_t base_offset,
                              int32_t index_interval_bytes, const kl_log_t *log);
 
 /* Open an older (sealed) segment: trusts its .index after a sanity check (size a multiple
  * of 8, first entry at position 0, offsets and positions increasing and inside the
- * segment, non-empty when the log is, last entry naming a real batch); otherwise rebuilds
- * it by walking batch headers (no CRC), stopping at a bad one. The .log is never changed
- * (rules 5-6 in segment.c). `next_offset` is the next segment's base offset.
- * Cost: 1 fstat + 1 pread of the index + 1 pread of a header. */
+ * segment, non-empty when the log is, last entry naming a real batch) and its .timeindex
+ * after time_index_load's check (and non-empty when the log is); its last entry gives
+ * max_timestamp. When either fails both are rebuilt by walking batch headers (no CRC),
+ * stopping at a bad one, and sealed again. The .log is never changed (rules 5-6 in
+ * segment.c). `next_offset` is the next segment's base offset.
+ * Cost: 2 fstats + 1 pread per index file + 1 pread of a header. */
 kl_err_t segment_open_sealed(kl_segment_t **out, const char *dir, int64_t base_offset,
                              int64_t next_offset, int32_t index_interval_bytes,
                              const kl_log_t *log);
@@ -93,6 +115,11 @@ void segment_close(kl_segment_t *seg);
  * Errors: CORRUPT_MESSAGE (framing), UNKNOWN_SERVER_ERROR (offsets not contiguous, or the
  * segment would pass 2 GiB / 2^31 offsets), KAFKA_STORAGE_ERROR (disk; logged). */
 kl_err_t segment_append(kl_segment_t *seg, const uint8_t *batches, size_t len);
+
+/* Seal the segment before a roll: add its largest timestamp to the .timeindex when the last
+ * entry is not it yet (Kafka's onBecomeInactiveSegment), so that when the segment is opened
+ * sealed later, its last entry is its max_timestamp. Cost: at most 1 write(2) of 12 bytes. */
+kl_err_t segment_seal(kl_segment_t *seg);
 
 /* Would `len` more bytes whose last offset is `last_offset` still fit the index format's
  * limits (int32 positions and relative offsets)? log.segment.bytes is partition_log's rule. */
@@ -121,11 +148,14 @@ kl_err_t segment_read(const kl_segment_t *seg, int64_t offset, int32_t max_bytes
  * first RECORD with timestamp >= target; we answer that batch's base offset and its
  * max_timestamp (record-level precision would need decoding the records). *found = false
  * when no batch qualifies; CORRUPT_MESSAGE (logged) when the walk meets a bad header.
- * Cost: one header pread per batch (no time index). */
+ * Kafka's LogSegment.findOffsetByTimestamp: no I/O when `timestamp` > max_timestamp;
+ * else the time index's entry with the largest timestamp <= target (time_index_lookup),
+ * the .index's position for its offset, and a header walk from there: about
+ * log.index.interval.bytes of headers rather than the whole segment. */
 kl_err_t segment_offset_for_timestamp(const kl_segment_t *seg, int64_t timestamp,
                                       bool *found, int64_t *offset_out, int64_t *timestamp_out);
 
-/* fsync the .log and the .index. */
+/* fsync the .log, the .index and the .timeindex. */
 kl_err_t segment_flush(kl_segment_t *seg);
 
 /* Index entry i, decoded (tests and gdb). */
