@@ -561,6 +561,70 @@ static void test_disconnect_reported_on_client_close(void **state)
     fixture_close(fx);
 }
 
+/* Hostile client (issue "Crash safety"): it announces a 100-byte request, sends 10 bytes
+ * of it and hangs up. Nothing is dispatched, the close is reported, others are served. */
+static void test_disconnect_mid_request(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    client_t *a = client_open(fx, 0);
+    client_t *b = client_open(fx, 0);
+    const uint8_t partial[] = { 0, 0, 0, 100, 'E', 'h', 'a', 'l', 'f', ' ', 'o', 'f', ' ', 'i' };
+    send_raw(a, partial, sizeof partial);
+    assert_int_equal(server_poll_once(fx->s, 10), KL_OK);
+    close(a->fd);
+    a->fd = -1;
+    for (int i = 0; i < 50 && fx->fake.disconnects == 0; i++)
+        assert_int_equal(server_poll_once(fx->s, 10), KL_OK);
+    assert_int_equal(fx->fake.disconnects, 1);
+    assert_int_equal(fx->fake.frames, 0);          /* the half request never reached us */
+    expect_echo(fx, b, "still serving");
+    client_close(a);
+    client_close(b);
+    fixture_close(fx);
+}
+
+/* Hostile client: it asks for a 16 MiB answer, reads a little of it and resets the
+ * connection. The server's send fails (EPIPE/ECONNRESET): it closes that connection,
+ * reports it, does not die of SIGPIPE (MSG_NOSIGNAL) and keeps serving others. */
+static void test_disconnect_mid_response(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    client_t *a = client_open(fx, 16 * 1024);
+    client_t *b = client_open(fx, 0);
+    const uint32_t n = 16 * 1024 * 1024;     /* more than any loopback socket buffers */
+    const uint8_t big[] = { 'B', (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                            (uint8_t)n };
+    send_frame(a, big, sizeof big);
+    size_t got = 0;
+    for (int i = 0; i < 200 && got < 8192; i++) {
+        assert_int_equal(server_poll_once(fx->s, 5), KL_OK);
+        ssize_t r = recv(a->fd, a->buf, 4096, MSG_DONTWAIT);
+        if (r > 0)
+            got += (size_t)r;
+    }
+    assert_true(got > 0);
+    kl_server_stats_t st;
+    server_stats(fx->s, &st);
+    assert_true(st.max_conn_queued_bytes > 0);      /* most of the answer still unsent */
+    struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+    setsockopt(a->fd, SOL_SOCKET, SO_LINGER, &rst, sizeof rst);
+    close(a->fd);                                   /* RST: the peer is gone mid-answer */
+    a->fd = -1;
+    for (int i = 0; i < 100 && fx->fake.disconnects == 0; i++)
+        assert_int_equal(server_poll_once(fx->s, 10), KL_OK);
+    assert_int_equal(fx->fake.disconnects, 1);
+    server_stats(fx->s, &st);
+    assert_int_equal(st.connections, 1);
+    expect_echo(fx, b, "still serving");
+    client_close(a);
+    client_close(b);
+    fixture_close(fx);
+}
+
 /* A half-closed client still gets the answers to what it sent, even to a request
  * that was parked when the FIN arrived. */
 static void test_requests_before_eof_are_answered(void **state)
@@ -762,6 +826,8 @@ int main(void)
         cmocka_unit_test(test_parked_request_holds_back_its_connection),
         cmocka_unit_test(test_close_reply_closes_and_reports_disconnect),
         cmocka_unit_test(test_disconnect_reported_on_client_close),
+        cmocka_unit_test(test_disconnect_mid_request),
+        cmocka_unit_test(test_disconnect_mid_response),
         cmocka_unit_test(test_requests_before_eof_are_answered),
         cmocka_unit_test(test_max_connections_enforced),
         cmocka_unit_test(test_slow_reader_memory_bounded),
