@@ -334,7 +334,9 @@ static void coord_join_answer(const group_t *g, const group_member_t *m,
     out->generation_id = g->generation_id;
     out->member_id = coord_strdup(m->member_id);
     out->protocol_type = coord_strdup(g->protocol_type);
-    out->protocol_name = coord_strdup(g->protocol_name);
+    /* NULL only when complete_join() ran out of memory keeping the chosen name: no
+     * answer then, rather than protocol "" and a leader without metadata. */
+    out->protocol_name = g->protocol_name ? coord_strdup(g->protocol_name) : NULL;
     out->leader_id = coord_strdup(g->leader ? g->leader->member_id : "");
     if (g->leader == m)
         out->members = coord_member_infos(g, true, false, &out->member_count, &err);
@@ -355,7 +357,7 @@ static void coord_sync_answer(const group_t *g, const uint8_t *assignment, size_
     coord_sync_result_free(out);
     out->error = KL_OK;
     out->protocol_type = coord_strdup(g->protocol_type);
-    out->protocol_name = coord_strdup(g->protocol_name);
+    out->protocol_name = g->protocol_name ? coord_strdup(g->protocol_name) : NULL;
     out->assignment = coord_bytedup(assignment, len);
     out->assignment_len = out->assignment ? len : 0;
     if (!out->protocol_type || !out->protocol_name || (len && !out->assignment))

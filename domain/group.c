@@ -110,6 +110,8 @@ const char *group_state_name(group_state_t s)
 
 static void group_protocols_free(group_protocol_t *p, int32_t n)
 {
+    if (!p)                        /* a member whose protocol copy ran out of memory */
+        return;
     for (int32_t i = 0; i < n; i++) {
         free(p[i].name);
         free(p[i].metadata);
@@ -455,7 +457,9 @@ static void group_complete_join(group_t *g, int64_t now_ms)
             }
         }
     }
-    g->protocol_name = group_strdup(group_select_protocol(g));   /* invariant 6 */
+    /* invariant 6. NULL only when out of memory: the coordinator then answers
+     * UNKNOWN_SERVER_ERROR instead of announcing a round without a protocol. */
+    g->protocol_name = group_strdup(group_select_protocol(g));
     for (m = g->members; m; m = m->hh.next) {
         m->awaiting_join = false;                         /* invariant 4 */
         m->last_heartbeat_ms = now_ms;
@@ -576,10 +580,14 @@ static kl_err_t group_replace_static_member(group_t *g, group_member_t *old,
     int hash_oom = 0;
     HASH_ADD_KEYPTR(hh, g->members, old->member_id, strlen(old->member_id), old);
     if (hash_oom) {
-        /* Out of memory re-keying the last member: drop it, as if its session expired. */
+        /* Out of memory re-keying the member (out of the table already): it is gone,
+         * as if its session expired — the leader passes on (invariant 2), the others
+         * rebalance, a group left without members ends its round Empty (invariant 1). */
         if (g->leader == old)
-            g->leader = NULL;
+            g->leader = g->members;
         group_member_free(old);
+        group_maybe_prepare_rebalance(g, now_ms);
+        group_try_complete_join(g, now_ms, false);
         return KL_ERR_UNKNOWN_SERVER_ERROR;
     }
     out->member_id = old->member_id;

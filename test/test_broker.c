@@ -4,7 +4,6 @@
  * The store is the cmocka mock (test/mocks/mock_log_store.c): each test states the exact
  * store calls it expects; an unexpected call fails it.
  */
-#include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -13,6 +12,7 @@
 #include <cmocka.h>
 
 #include "application/broker.h"
+#include "test/mocks/alloc_fail.h"
 #include "test/mocks/mock_clock.h"
 #include "test/mocks/mock_log_store.h"
 
@@ -193,61 +193,9 @@ static void test_add_topic_rejects_bad_metadata_without_store_calls(void **state
 /* ---- out of memory ------------------------------------------------------------------
  * A broker that cannot allocate must answer UNKNOWN_SERVER_ERROR and be exactly as before
  * the request (broker.c makes uthash's out-of-memory non-fatal for that). To make an
- * allocation fail on demand, this test binary defines malloc and calloc itself: the
- * dynamic linker binds every call in the process, libklamm.a's included, to the
- * executable's definition first (ELF symbol interposition). They forward to the next
- * definition, the C library's (or a sanitizer's), found with dlsym(RTLD_NEXT); free is
- * not replaced. Armed with oom_arm(n), the allocation after the next n fails, once. */
-
-static long oom_countdown = -1;          /* allocations let through before one fails */
-static bool oom_failed;                  /* an allocation was refused since oom_arm */
-
-static void oom_arm(long n) { oom_countdown = n; oom_failed = false; }
-static void oom_disarm(void) { oom_countdown = -1; }
-
-static bool oom_now(void)
-{
-    if (oom_countdown < 0)
-        return false;
-    if (oom_countdown-- > 0)
-        return false;
-    oom_failed = true;                   /* oom_countdown is -1 again: one failure */
-    return true;
-}
-
-void *malloc(size_t n);
-void *calloc(size_t n, size_t size);
-
-void *malloc(size_t n)
-{
-    static void *(*real)(size_t);
-    if (real == NULL)
-        *(void **)&real = dlsym(RTLD_NEXT, "malloc");
-    return oom_now() ? NULL : real(n);
-}
-
-/* dlsym may itself call calloc before the real one is known: serve that from here. */
-static unsigned char oom_boot[1024] __attribute__((aligned(16)));
-static size_t oom_boot_used;
-
-void *calloc(size_t n, size_t size)
-{
-    static void *(*real)(size_t, size_t);
-    static bool resolving;
-    if (real == NULL) {
-        if (resolving) {
-            size_t want = (n * size + 15) & ~(size_t)15;
-            if (want > sizeof oom_boot - oom_boot_used)
-                return NULL;
-            oom_boot_used += want;
-            return oom_boot + oom_boot_used - want;     /* static: already zero */
-        }
-        resolving = true;
-        *(void **)&real = dlsym(RTLD_NEXT, "calloc");
-        resolving = false;
-    }
-    return oom_now() ? NULL : real(n, size);
-}
+ * allocation fail on demand, this test binary defines malloc, calloc and realloc itself
+ * (test/mocks/alloc_fail.h): alloc_fail_arm(n) makes the allocation after the next n
+ * fail, once. */
 
 /* A fake log store that counts what is open: after a failure nothing may stay open. */
 typedef struct counting_store {
@@ -285,16 +233,8 @@ static void counting_close(void *self, void *log)
 static void test_add_topic_out_of_memory_is_unknown_server_error_and_leaves_nothing(void **state)
 {
     (void)state;
-    /* valgrind puts its own allocator in place of every malloc, this one's too. (Called
-     * through a volatile pointer: the compiler may assume a direct malloc succeeds.) */
-    void *(*volatile alloc)(size_t) = malloc;
-    oom_arm(0);
-    void *probe = alloc(1);
-    oom_disarm();
-    if (probe != NULL) {
-        free(probe);
+    if (!alloc_fail_supported())         /* valgrind's allocator replaces this one */
         skip();
-    }
     kl_broker_config_t cfg = test_config();
     kl_topic_meta_t meta = test_meta("orders", 2);
     int failures = 0;
@@ -308,10 +248,10 @@ static void test_add_topic_out_of_memory_is_unknown_server_error_and_leaves_noth
         assert_int_equal(broker_init(&b, &cfg, store, mock_clock()), KL_OK);
         kl_topic_t sentinel;
         kl_topic_t *t = &sentinel;
-        oom_arm(n);
+        alloc_fail_arm(n);
         kl_err_t err = broker_add_topic(&b, &meta, &t);
-        bool failed = oom_failed;
-        oom_disarm();
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
         if (!failed) {
             assert_int_equal(err, KL_OK);
             assert_ptr_equal(t, broker_find_topic(&b, "orders"));

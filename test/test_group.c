@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "domain/group.h"
+#include "test/mocks/alloc_fail.h"
 
 /* ---- fixtures ------------------------------------------------------------------ */
 
@@ -789,6 +790,335 @@ static void test_dead_group_refuses_every_request(void **state)
     assert_int_equal(f->g.state, GROUP_DEAD);
 }
 
+/* ---- out of memory ----------------------------------------------------------------------
+ * Each test sweeps n = 0, 1, 2…: a fresh group is brought to the state under test, then
+ * the n-th allocation of the call under test fails (test/mocks/alloc_fail.h), until a
+ * run needs no more. A refused call answers UNKNOWN_SERVER_ERROR and leaves the group as
+ * it was; the design invariants hold after every run. Leaks show under ASan (LeakSanitizer)
+ * or valgrind --soname-synonyms=somalloc=nouserintercepts (plain valgrind skips these). */
+
+/* Design invariants 1 and 2 of domain/group.c, checked from outside. */
+static void assert_group_invariants(const group_t *g)
+{
+    if (g->state != GROUP_DEAD)
+        assert_int_equal(g->state == GROUP_EMPTY, g->members == NULL);
+    assert_int_equal(g->leader == NULL, g->members == NULL);
+    if (g->leader)
+        assert_ptr_equal(group_find_member(g, g->leader->member_id), g->leader);
+}
+
+static void fixture_init(fixture_t *f)
+{
+    memset(f, 0, sizeof *f);
+    group_config_t cfg = group_config_default();
+    assert_int_equal(group_init(&f->g, "g1", &cfg), KL_OK);
+    f->ids.self = &f->counter;
+    f->ids.next64 = counter_next64;
+}
+
+static void test_init_out_of_memory_is_unknown_server_error(void **state)
+{
+    (void)state;
+    if (!alloc_fail_supported())
+        skip();
+    group_t g;
+    group_config_t cfg = group_config_default();
+    alloc_fail_arm(0);
+    kl_err_t err = group_init(&g, "g1", &cfg);
+    alloc_fail_disarm();
+    assert_int_equal(err, KL_ERR_UNKNOWN_SERVER_ERROR);
+    assert_null(g.group_id);
+    assert_null(g.members);
+    group_free(&g);                                   /* still safe to free */
+    assert_int_equal(g.state, GROUP_DEAD);
+}
+
+/* The first member, dynamic or static: every allocation of the join and of the round it
+ * completes. A failure in the join leaves the group Empty in generation 0; the one
+ * allocation after the join proper, the chosen protocol's name in complete_join, cannot
+ * be refused to anyone: the round ends without a name, which the coordinator must not
+ * announce (test_group_coordinator.c checks that it answers UNKNOWN_SERVER_ERROR). */
+static void first_join_out_of_memory(const char *instance)
+{
+    if (!alloc_fail_supported())
+        skip();
+    group_protocol_t p[2] = { one_protocol("range", META_A, sizeof META_A),
+                              one_protocol("rr", META_B, sizeof META_B) };
+    int failures = 0, unnamed = 0;
+    for (long n = 0;; n++) {
+        fixture_t f;
+        fixture_init(&f);
+        group_join_args_t a = join_args("", "ca", p, 2);
+        a.group_instance_id = instance;
+        group_join_outcome_t o;
+        alloc_fail_arm(n);
+        kl_err_t err = group_join(&f.g, &a, 100, f.ids, &o);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        assert_group_invariants(&f.g);
+        if (!failed) {
+            assert_int_equal(err, KL_OK);
+            assert_int_equal(f.g.state, GROUP_COMPLETING_REBALANCE);
+            assert_string_equal(f.g.protocol_name, "range");
+            assert_string_equal(f.g.protocol_type, "consumer");
+            group_free(&f.g);
+            break;
+        }
+        failures++;
+        if (err == KL_OK) {                           /* the protocol name, see above */
+            unnamed++;
+            assert_int_equal(f.g.state, GROUP_COMPLETING_REBALANCE);
+            assert_int_equal(f.g.generation_id, 1);
+            assert_null(f.g.protocol_name);
+            assert_int_equal(group_member_count(&f.g), 1);
+        } else {
+            assert_int_equal(err, KL_ERR_UNKNOWN_SERVER_ERROR);
+            assert_null(o.member_id);
+            assert_int_equal(f.g.state, GROUP_EMPTY);
+            assert_int_equal(f.g.generation_id, 0);
+            assert_null(f.g.members);
+            assert_null(f.g.pending);
+        }
+        group_free(&f.g);
+    }
+    assert_int_equal(unnamed, 1);
+    /* id, member, 3 or 4 strings, protocol array + 2 names + 2 metadata, protocol type,
+     * hash table and buckets, protocol name */
+    assert_true(failures >= (instance ? 15 : 14));
+}
+
+static void test_first_join_out_of_memory_dynamic(void **state)
+{
+    (void)state;
+    first_join_out_of_memory(NULL);
+}
+
+static void test_first_join_out_of_memory_static(void **state)
+{
+    (void)state;
+    first_join_out_of_memory("inst-1");
+}
+
+/* KIP-394: both steps. Step one refused: no id is remembered. Step two refused: the id
+ * is still pending, so the client's retry with it succeeds. */
+static void test_two_step_join_out_of_memory(void **state)
+{
+    (void)state;
+    if (!alloc_fail_supported())
+        skip();
+    group_protocol_t p = one_protocol("range", META_A, sizeof META_A);
+    int failures1 = 0, failures2 = 0;
+    for (long n = 0;; n++) {
+        fixture_t f;
+        fixture_init(&f);
+        group_join_args_t a = join_args("", "kp", &p, 1);
+        a.require_known_member_id = true;
+        group_join_outcome_t o;
+        alloc_fail_arm(n);
+        kl_err_t err = group_join(&f.g, &a, 0, f.ids, &o);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        if (!failed) {
+            assert_int_equal(err, KL_ERR_MEMBER_ID_REQUIRED);
+            assert_non_null(f.g.pending);
+            group_free(&f.g);
+            break;
+        }
+        failures1++;
+        assert_int_equal(err, KL_ERR_UNKNOWN_SERVER_ERROR);
+        assert_null(o.member_id);
+        assert_null(f.g.pending);
+        assert_int_equal(f.g.state, GROUP_EMPTY);
+        group_free(&f.g);
+    }
+    assert_true(failures1 >= 4);                      /* id, entry, table, buckets */
+    for (long n = 0;; n++) {
+        fixture_t f;
+        fixture_init(&f);
+        group_join_args_t a = join_args("", "kp", &p, 1);
+        a.require_known_member_id = true;
+        group_join_outcome_t o;
+        assert_int_equal(group_join(&f.g, &a, 0, f.ids, &o), KL_ERR_MEMBER_ID_REQUIRED);
+        char id[128];
+        strcpy(id, o.member_id);
+        a.member_id = id;
+        alloc_fail_arm(n);
+        kl_err_t err = group_join(&f.g, &a, 5, f.ids, &o);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        assert_group_invariants(&f.g);
+        if (!failed || err == KL_OK) {                /* KL_OK: the protocol name */
+            assert_int_equal(err, KL_OK);
+            assert_string_equal(o.member_id, id);
+            assert_null(f.g.pending);
+            assert_int_equal(f.g.generation_id, 1);
+            group_free(&f.g);
+            if (!failed)
+                break;
+            continue;
+        }
+        failures2++;
+        assert_int_equal(err, KL_ERR_UNKNOWN_SERVER_ERROR);
+        assert_null(f.g.members);
+        assert_int_equal(f.g.state, GROUP_EMPTY);
+        /* the id is still pending: the retry joins */
+        assert_int_equal(group_join(&f.g, &a, 6, f.ids, &o), KL_OK);
+        assert_string_equal(o.member_id, id);
+        assert_null(f.g.pending);
+        group_free(&f.g);
+    }
+    assert_true(failures2 >= 8);
+}
+
+/* A settled member rejoins with new metadata: refused, it keeps its old protocols and
+ * the group stays Stable. */
+static void test_rejoin_with_new_metadata_out_of_memory_keeps_member(void **state)
+{
+    (void)state;
+    if (!alloc_fail_supported())
+        skip();
+    int failures = 0;
+    for (long n = 0;; n++) {
+        fixture_t f;
+        fixture_init(&f);
+        char a[128], b[128];
+        make_stable_pair(&f, a, b);
+        group_protocol_t p = one_protocol("range", META_B, sizeof META_B);
+        group_join_args_t args = join_args(b, "cb2", &p, 1);
+        group_join_outcome_t o;
+        alloc_fail_arm(n);
+        kl_err_t err = group_join(&f.g, &args, 40, f.ids, &o);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        assert_group_invariants(&f.g);
+        group_member_t *m = group_find_member(&f.g, b);
+        assert_non_null(m);
+        size_t len;
+        const uint8_t *md = group_member_metadata(m, "range", &len);
+        if (!failed) {
+            assert_int_equal(err, KL_OK);
+            assert_true(o.waiting);
+            assert_int_equal(f.g.state, GROUP_PREPARING_REBALANCE);
+            assert_int_equal(len, sizeof META_B);
+            assert_memory_equal(md, META_B, len);
+            assert_string_equal(m->client_id, "cb2");
+            group_free(&f.g);
+            break;
+        }
+        failures++;
+        assert_int_equal(err, KL_ERR_UNKNOWN_SERVER_ERROR);
+        assert_int_equal(f.g.state, GROUP_STABLE);
+        assert_int_equal(f.g.generation_id, 2);
+        assert_int_equal(len, sizeof META_A);
+        assert_memory_equal(md, META_A, len);
+        assert_string_equal(m->client_id, "cb");
+        assert_false(m->awaiting_join);
+        group_free(&f.g);
+    }
+    assert_true(failures >= 5);                 /* protocol array, name, metadata, 2 strings */
+}
+
+/* KIP-345 restart of the only member, a static one, in a Stable group. Refused before
+ * the member changed: the old id stays valid. Refused re-keying it (its old id already
+ * gone): the member is dropped as if its session expired, and the group, now without
+ * members, ends up Empty (invariant 1), not Stable with nobody in it. */
+static void test_static_restart_out_of_memory(void **state)
+{
+    (void)state;
+    if (!alloc_fail_supported())
+        skip();
+    int kept = 0, dropped = 0;
+    for (long n = 0;; n++) {
+        fixture_t f;
+        fixture_init(&f);
+        char s[128], s2[128];
+        assert_int_equal(join_static(&f, "", "inst-1", 0, s, NULL), KL_OK);
+        group_sync_outcome_t so;
+        group_assignment_t as[1] = { { .member_id = s, .assignment = META_B,
+                                       .assignment_len = 2 } };
+        assert_int_equal(group_sync(&f.g, s, "inst-1", 1, NULL, NULL, as, 1, 5, &so), KL_OK);
+        assert_int_equal(f.g.state, GROUP_STABLE);
+        alloc_fail_arm(n);
+        kl_err_t err = join_static(&f, "", "inst-1", 100, s2, NULL);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        assert_group_invariants(&f.g);
+        if (!failed) {
+            assert_int_equal(err, KL_OK);
+            assert_int_equal(f.g.state, GROUP_STABLE);
+            assert_non_null(group_find_member(&f.g, s2));
+            group_free(&f.g);
+            break;
+        }
+        assert_int_equal(err, KL_ERR_UNKNOWN_SERVER_ERROR);
+        if (f.g.members != NULL) {
+            kept++;
+            assert_int_equal(f.g.state, GROUP_STABLE);
+            assert_int_equal(group_heartbeat(&f.g, s, "inst-1", 1, 110), KL_OK);
+        } else {
+            dropped++;
+            assert_int_equal(f.g.state, GROUP_EMPTY);
+            assert_int_equal(f.g.generation_id, 2);            /* the round it ended */
+            assert_null(group_find_static_member(&f.g, "inst-1"));
+            assert_int_equal(group_heartbeat(&f.g, s, "inst-1", 2, 110),
+                             KL_ERR_UNKNOWN_MEMBER_ID);
+            /* and the instance can join again from scratch */
+            assert_int_equal(join_static(&f, "", "inst-1", 120, s2, NULL), KL_OK);
+            assert_int_equal(f.g.state, GROUP_COMPLETING_REBALANCE);
+        }
+        group_free(&f.g);
+    }
+    assert_int_equal(kept, 1);                        /* the new id */
+    assert_int_equal(dropped, 2);                     /* the new table and its buckets */
+}
+
+/* The leader's SyncGroup: refused while copying the assignments, the round stays in
+ * CompletingRebalance and the leader's retry completes it. */
+static void test_leader_sync_out_of_memory_keeps_round(void **state)
+{
+    (void)state;
+    if (!alloc_fail_supported())
+        skip();
+    int failures = 0;
+    for (long n = 0;; n++) {
+        fixture_t f;
+        fixture_init(&f);
+        char a[128], b[128];
+        bool w;
+        assert_int_equal(join(&f, "", "ca", 0, a, &w), KL_OK);
+        assert_int_equal(join(&f, "", "cb", 10, b, &w), KL_OK);
+        assert_int_equal(join(&f, a, "ca", 20, NULL, &w), KL_OK);
+        assert_int_equal(f.g.state, GROUP_COMPLETING_REBALANCE);
+        group_sync_outcome_t o;
+        group_assignment_t as[2] = {
+            { .member_id = a, .assignment = META_A, .assignment_len = sizeof META_A },
+            { .member_id = b, .assignment = META_B, .assignment_len = sizeof META_B },
+        };
+        alloc_fail_arm(n);
+        kl_err_t err = group_sync(&f.g, a, NULL, 2, NULL, NULL, as, 2, 30, &o);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        assert_group_invariants(&f.g);
+        if (failed) {
+            failures++;
+            assert_int_equal(err, KL_ERR_UNKNOWN_SERVER_ERROR);
+            assert_null(o.assignment);
+            assert_int_equal(f.g.state, GROUP_COMPLETING_REBALANCE);
+            assert_int_equal(f.g.generation_id, 2);
+            err = group_sync(&f.g, a, NULL, 2, NULL, NULL, as, 2, 31, &o);   /* retry */
+        }
+        assert_int_equal(err, KL_OK);
+        assert_int_equal(f.g.state, GROUP_STABLE);
+        assert_memory_equal(o.assignment, META_A, sizeof META_A);
+        assert_int_equal(group_sync(&f.g, b, NULL, 2, NULL, NULL, NULL, 0, 32, &o), KL_OK);
+        assert_memory_equal(o.assignment, META_B, sizeof META_B);
+        group_free(&f.g);
+        if (!failed)
+            break;
+    }
+    assert_int_equal(failures, 2);                    /* one copy per member */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -832,6 +1162,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_static_member_restart_during_rebalance_joins_the_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zombie_static_member_is_fenced_from_sync_and_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_group_refuses_every_request, setup, teardown),
+        cmocka_unit_test(test_init_out_of_memory_is_unknown_server_error),
+        cmocka_unit_test(test_first_join_out_of_memory_dynamic),
+        cmocka_unit_test(test_first_join_out_of_memory_static),
+        cmocka_unit_test(test_two_step_join_out_of_memory),
+        cmocka_unit_test(test_rejoin_with_new_metadata_out_of_memory_keeps_member),
+        cmocka_unit_test(test_static_restart_out_of_memory),
+        cmocka_unit_test(test_leader_sync_out_of_memory_keeps_round),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 
 #include "application/group_coordinator.h"
 #include "domain/topic.h"
+#include "test/mocks/alloc_fail.h"
 #include "test/mocks/mock_offset_store.h"
 
 /* ---- fixtures ------------------------------------------------------------------ */
@@ -979,6 +980,423 @@ static void test_null_group_id_is_invalid(void **state)
     coord_sync_result_free(&s);
 }
 
+/* ---- out of memory ----------------------------------------------------------------------
+ * Each test sweeps n = 0, 1, 2…: a fresh coordinator is brought to the state under test,
+ * then the n-th allocation of the call under test fails (test/mocks/alloc_fail.h), until
+ * a run needs no more. A refused call answers UNKNOWN_SERVER_ERROR, never a made-up
+ * answer; what it leaves behind is usable and freed by coord_close. Leaks show under ASan
+ * (LeakSanitizer) or valgrind --soname-synonyms=somalloc=nouserintercepts (plain valgrind
+ * skips these). The offset store is a plain fake here: a cmocka expectation queued for a
+ * commit that an earlier failure never reaches would fail the test on its own. */
+
+typedef struct fake_store {
+    const kl_offset_record_t *records;
+    size_t count;
+    int commits;
+} fake_store_t;
+
+static fake_store_t fake;
+
+static kl_err_t fake_commit(void *self, const char *group_id, const kl_offset_commit_t *cs,
+                            size_t count, int64_t ts)
+{
+    (void)group_id;
+    (void)cs;
+    (void)count;
+    (void)ts;
+    ((fake_store_t *)self)->commits++;
+    return KL_OK;
+}
+
+static kl_err_t fake_load_all(void *self, kl_offset_visit_fn visit, void *arg)
+{
+    fake_store_t *s = self;
+    for (size_t i = 0; i < s->count; i++) {
+        kl_err_t err = visit(arg, &s->records[i]);
+        if (err != KL_OK)
+            return err;
+    }
+    return KL_OK;
+}
+
+static kl_err_t fake_delete_group(void *self, const char *group_id)
+{
+    (void)self;
+    (void)group_id;
+    return KL_OK;
+}
+
+static kl_err_t oom_coord_init(fixture_t *f, int32_t initial_delay_ms,
+                               const kl_offset_record_t *recs, size_t nrecs)
+{
+    memset(f, 0, sizeof *f);
+    f->now = 1000000;
+    fake.records = recs;
+    fake.count = nrecs;
+    fake.commits = 0;
+    coord_config_t cfg = coord_config_default();
+    cfg.group.initial_rebalance_delay_ms = initial_delay_ms;
+    kl_clock_t clock = { .self = &f->now, .now_ms = fake_now_ms };
+    group_id_source_t ids = { .self = &f->counter, .next64 = counter_next64 };
+    kl_offset_store_t store = { .self = &fake, .commit = fake_commit,
+                                .load_all = fake_load_all,
+                                .delete_group = fake_delete_group };
+    return coord_init(&f->c, &cfg, clock, store, ids);
+}
+
+static void oom_fixture(fixture_t *f, int32_t initial_delay_ms)
+{
+    assert_int_equal(oom_coord_init(f, initial_delay_ms, NULL, 0), KL_OK);
+}
+
+/* The first JoinGroup of a new group, answered at once: every allocation of creating the
+ * group, joining, ending the round (its protocol name) and building the leader's answer.
+ * Refused, it is UNKNOWN_SERVER_ERROR — also when only the protocol name of the round
+ * could not be kept (the answer must not name protocol "" to a leader with no metadata);
+ * a refused join leaves no group, or a round the member's retry is answered from. */
+static void test_first_join_out_of_memory(void **state)
+{
+    (void)state;
+    if (!alloc_fail_supported())
+        skip();
+    int failures = 0, no_group = 0;
+    for (long n = 0;; n++) {
+        fixture_t f;
+        oom_fixture(&f, 0);
+        coord_join_result_t r;
+        alloc_fail_arm(n);
+        coord_outcome_t oc = cjoin(&f, "", "ca", 0, false, &r);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        assert_int_equal(oc, COORD_DONE);
+        if (!failed) {
+            assert_int_equal(r.error, KL_OK);
+            assert_string_equal(r.protocol_name, "range");
+            assert_int_equal(r.member_count, 1);
+            coord_join_result_free(&r);
+            coord_close(&f.c);
+            break;
+        }
+        failures++;
+        assert_int_equal(r.error, KL_ERR_UNKNOWN_SERVER_ERROR);
+        assert_int_equal(r.generation_id, GROUP_NO_GENERATION);
+        assert_null(r.members);
+        assert_null(r.protocol_name);
+        coord_join_result_free(&r);
+        const char *st = describe_state(&f);
+        if (strcmp(st, "Dead") == 0) {
+            no_group++;                               /* no trace of the refused join */
+        } else {
+            assert_string_equal(st, "CompletingRebalance");
+            coord_describe_result_t d;
+            assert_int_equal(coord_describe(&f.c, "g1", &d), KL_OK);
+            assert_int_equal(d.member_count, 1);
+            coord_describe_result_free(&d);
+        }
+        coord_close(&f.c);
+    }
+    assert_true(no_group >= 10);            /* group, its id, its table, the member… */
+    assert_true(failures >= no_group + 6);  /* protocol name, the answer's strings, infos */
+}
+
+/* With an initial delay the JoinGroup is parked: its ticket cannot be made. Static or
+ * not, the member is answered UNKNOWN_SERVER_ERROR at once instead of waiting. */
+static void parked_join_out_of_memory(const char *instance)
+{
+    if (!alloc_fail_supported())
+        skip();
+    int failures = 0;
+    for (long n = 0;; n++) {
+        fixture_t f;
+        oom_fixture(&f, 3000);
+        group_protocol_t p;
+        coord_join_args_t a = join_args("", "ca", &p);
+        a.group_instance_id = instance;
+        coord_join_result_t r;
+        alloc_fail_arm(n);
+        coord_outcome_t oc = coord_join(&f.c, &a, 0, false, &r);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        if (!failed) {
+            assert_int_equal(oc, COORD_PENDING);
+            assert_true(r.ticket > 0);
+            coord_join_result_free(&r);
+            coord_close(&f.c);
+            break;
+        }
+        failures++;
+        assert_int_equal(oc, COORD_DONE);
+        assert_int_equal(r.error, KL_ERR_UNKNOWN_SERVER_ERROR);
+        assert_int_equal(r.ticket, 0);
+        coord_join_result_free(&r);
+        coord_close(&f.c);                            /* what remains is freed */
+    }
+    assert_true(failures >= (instance ? 18 : 16));
+}
+
+static void test_parked_join_out_of_memory_dynamic(void **state)
+{
+    (void)state;
+    parked_join_out_of_memory(NULL);
+}
+
+static void test_parked_join_out_of_memory_static(void **state)
+{
+    (void)state;
+    parked_join_out_of_memory("inst-1");
+}
+
+/* The retry of a parked JoinGroup at the round's deadline: building the answer fails,
+ * the member is answered UNKNOWN_SERVER_ERROR and its ticket is gone (a second retry
+ * with it is UNKNOWN_MEMBER_ID, not a hang). */
+static void test_parked_join_answer_out_of_memory(void **state)
+{
+    (void)state;
+    if (!alloc_fail_supported())
+        skip();
+    int failures = 0;
+    for (long n = 0;; n++) {
+        fixture_t f;
+        oom_fixture(&f, 3000);
+        coord_join_result_t r;
+        assert_int_equal(cjoin(&f, "", "ca", 0, false, &r), COORD_PENDING);
+        int64_t t = r.ticket;
+        f.now += 3000;
+        alloc_fail_arm(n);
+        coord_outcome_t oc = cjoin(&f, "", "ca", t, false, &r);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        assert_int_equal(oc, COORD_DONE);
+        if (!failed) {
+            assert_int_equal(r.error, KL_OK);
+            assert_int_equal(r.generation_id, 1);
+            coord_join_result_free(&r);
+            coord_close(&f.c);
+            break;
+        }
+        failures++;
+        assert_int_equal(r.error, KL_ERR_UNKNOWN_SERVER_ERROR);
+        coord_join_result_free(&r);
+        assert_int_equal(cjoin(&f, "", "ca", t, false, &r), COORD_DONE);
+        assert_int_equal(r.error, KL_ERR_UNKNOWN_MEMBER_ID);
+        coord_join_result_free(&r);
+        coord_close(&f.c);
+    }
+    assert_true(failures >= 7);
+}
+
+/* A follower's SyncGroup before the leader's: its ticket cannot be made. It is answered
+ * UNKNOWN_SERVER_ERROR and not left waiting: the leader's SyncGroup still completes the
+ * round, and the follower's next SyncGroup gets its assignment. */
+static void test_follower_sync_ticket_out_of_memory(void **state)
+{
+    (void)state;
+    if (!alloc_fail_supported())
+        skip();
+    int failures = 0;
+    for (long n = 0;; n++) {
+        fixture_t f;
+        oom_fixture(&f, 0);
+        char a[128], b[128];
+        make_completing_pair(&f, a, b);
+        coord_sync_result_t s;
+        alloc_fail_arm(n);
+        coord_outcome_t oc = csync(&f, b, 2, NULL, 0, 0, false, &s);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        if (!failed) {
+            assert_int_equal(oc, COORD_PENDING);
+            coord_sync_result_free(&s);
+            coord_close(&f.c);
+            break;
+        }
+        failures++;
+        assert_int_equal(oc, COORD_DONE);
+        assert_int_equal(s.error, KL_ERR_UNKNOWN_SERVER_ERROR);
+        coord_sync_result_free(&s);
+        group_assignment_t as[2] = {
+            { .member_id = a, .assignment = (const uint8_t *)"P0", .assignment_len = 2 },
+            { .member_id = b, .assignment = (const uint8_t *)"P1", .assignment_len = 2 },
+        };
+        assert_int_equal(csync(&f, a, 2, as, 2, 0, false, &s), COORD_DONE);
+        assert_int_equal(s.error, KL_OK);
+        coord_sync_result_free(&s);
+        assert_string_equal(describe_state(&f), "Stable");
+        assert_int_equal(csync(&f, b, 2, NULL, 0, 0, false, &s), COORD_DONE);
+        assert_int_equal(s.error, KL_OK);
+        assert_memory_equal(s.assignment, "P1", 2);
+        coord_sync_result_free(&s);
+        coord_close(&f.c);
+    }
+    assert_true(failures >= 5);                 /* ticket, 2 strings, table, buckets */
+}
+
+/* The leader's SyncGroup: refused while the domain copies the assignments (the round
+ * stays open), or while building the leader's own answer (the round is done). Either
+ * way UNKNOWN_SERVER_ERROR, and the leader's retry gets its assignment. */
+static void test_leader_sync_out_of_memory(void **state)
+{
+    (void)state;
+    if (!alloc_fail_supported())
+        skip();
+    int failures = 0, still_open = 0;
+    for (long n = 0;; n++) {
+        fixture_t f;
+        oom_fixture(&f, 0);
+        char a[128], b[128];
+        make_completing_pair(&f, a, b);
+        group_assignment_t as[2] = {
+            { .member_id = a, .assignment = (const uint8_t *)"P0", .assignment_len = 2 },
+            { .member_id = b, .assignment = (const uint8_t *)"P1", .assignment_len = 2 },
+        };
+        coord_sync_result_t s;
+        alloc_fail_arm(n);
+        coord_outcome_t oc = csync(&f, a, 2, as, 2, 0, false, &s);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        assert_int_equal(oc, COORD_DONE);
+        if (failed) {
+            failures++;
+            assert_int_equal(s.error, KL_ERR_UNKNOWN_SERVER_ERROR);
+            assert_null(s.assignment);
+            coord_sync_result_free(&s);
+            if (strcmp(describe_state(&f), "CompletingRebalance") == 0)
+                still_open++;
+            else
+                assert_string_equal(describe_state(&f), "Stable");
+            assert_int_equal(csync(&f, a, 2, as, 2, 0, false, &s), COORD_DONE);
+        }
+        assert_int_equal(s.error, KL_OK);
+        assert_string_equal(s.protocol_name, "range");
+        assert_memory_equal(s.assignment, "P0", 2);
+        coord_sync_result_free(&s);
+        assert_string_equal(describe_state(&f), "Stable");
+        coord_close(&f.c);
+        if (!failed)
+            break;
+    }
+    assert_int_equal(still_open, 2);            /* one assignment copy per member */
+    assert_int_equal(failures, still_open + 3); /* protocol type, name, assignment */
+}
+
+/* DescribeGroups of a Stable group: refused as a whole — no half-filled member list —
+ * and the group is untouched. */
+static void test_describe_out_of_memory(void **state)
+{
+    (void)state;
+    if (!alloc_fail_supported())
+        skip();
+    fixture_t f;
+    oom_fixture(&f, 0);
+    char a[128], b[128];
+    make_stable_pair(&f, a, b);
+    int failures = 0;
+    for (long n = 0;; n++) {
+        coord_describe_result_t d;
+        alloc_fail_arm(n);
+        kl_err_t err = coord_describe(&f.c, "g1", &d);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        if (!failed) {
+            assert_int_equal(err, KL_OK);
+            assert_string_equal(d.state, "Stable");
+            assert_int_equal(d.member_count, 2);
+            assert_string_equal(d.protocol_name, "range");
+            coord_describe_result_free(&d);
+            break;
+        }
+        failures++;
+        assert_int_equal(err, KL_ERR_UNKNOWN_SERVER_ERROR);
+        assert_int_equal(d.error, KL_ERR_UNKNOWN_SERVER_ERROR);
+        assert_string_equal(d.state, "Dead");
+        assert_null(d.members);
+        assert_int_equal(d.member_count, 0);
+        assert_null(d.protocol_type);
+        coord_describe_result_free(&d);
+    }
+    /* the array, 3 strings + metadata + assignment per member, 2 protocol strings */
+    assert_int_equal(failures, 1 + 2 * 5 + 2);
+    assert_int_equal(coord_heartbeat(&f.c, "g1", a, NULL, 2), KL_OK);
+    coord_close(&f.c);
+}
+
+/* OffsetCommit of a consumer that only stores offsets (no group yet): refused after the
+ * store made the commits durable, it answers UNKNOWN_SERVER_ERROR; in memory either no
+ * group is left or the offsets that were recorded are the committed ones. */
+static void test_commit_out_of_memory(void **state)
+{
+    (void)state;
+    if (!alloc_fail_supported())
+        skip();
+    kl_offset_commit_t oc[2] = { { .topic = "t", .partition = 0, .offset = 42, .metadata = "m" },
+                                 { .topic = "t", .partition = 1, .offset = 43, .metadata = "" } };
+    int failures = 0, before_store = 0;
+    for (long n = 0;; n++) {
+        fixture_t f;
+        oom_fixture(&f, 0);
+        alloc_fail_arm(n);
+        kl_err_t err = coord_commit_offsets(&f.c, "solo", -1, "", NULL, oc, 2);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        coord_offset_t o0, o1;
+        assert_int_equal(coord_fetch_offset(&f.c, "solo", "t", 0, &o0), KL_OK);
+        assert_int_equal(coord_fetch_offset(&f.c, "solo", "t", 1, &o1), KL_OK);
+        if (!failed) {
+            assert_int_equal(err, KL_OK);
+            assert_int_equal(fake.commits, 1);
+            assert_int_equal(o0.offset, 42);
+            assert_string_equal(o0.metadata, "m");
+            assert_int_equal(o1.offset, 43);
+            coord_close(&f.c);
+            break;
+        }
+        failures++;
+        assert_int_equal(err, KL_ERR_UNKNOWN_SERVER_ERROR);
+        before_store += fake.commits == 0;
+        assert_true(o0.offset == -1 || o0.offset == 42);
+        assert_int_equal(o1.offset, -1);
+        if (o0.offset == -1)                           /* nothing kept: no empty group */
+            assert_string_equal(describe_state(&f), "Dead");
+        coord_close(&f.c);
+    }
+    assert_true(before_store >= 4);             /* the group, its id, table, buckets */
+    assert_true(failures >= before_store + 6);  /* per offset: metadata, entry (+ table) */
+}
+
+/* coord_init replaying the offset log: out of memory fails the init, and what was
+ * loaded so far is freed. */
+static void test_load_out_of_memory_fails_init(void **state)
+{
+    (void)state;
+    if (!alloc_fail_supported())
+        skip();
+    kl_offset_record_t recs[] = {
+        { .group_id = "ga", .commit = { "t", 0, 1, "" }, .commit_timestamp_ms = 5 },
+        { .group_id = "gb", .commit = { "t", 0, 2, "x" }, .commit_timestamp_ms = 5 },
+    };
+    int failures = 0;
+    for (long n = 0;; n++) {
+        fixture_t f;
+        alloc_fail_arm(n);
+        kl_err_t err = oom_coord_init(&f, 0, recs, 2);
+        bool failed = alloc_fail_happened();
+        alloc_fail_disarm();
+        if (!failed) {
+            assert_int_equal(err, KL_OK);
+            coord_offset_t o;
+            coord_fetch_offset(&f.c, "gb", "t", 0, &o);
+            assert_int_equal(o.offset, 2);
+            coord_close(&f.c);
+            break;
+        }
+        failures++;
+        assert_int_equal(err, KL_ERR_UNKNOWN_SERVER_ERROR);
+        assert_null(f.c.groups);                      /* coord_init closed it */
+        assert_null(f.c.tickets);
+    }
+    assert_true(failures >= 12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1015,6 +1433,15 @@ int main(void)
         cmocka_unit_test(test_load_of_impossible_topic_name_fails_init),
         cmocka_unit_test_setup_teardown(test_fetch_all_offsets_stops_at_visitor_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_null_group_id_is_invalid, setup, teardown),
+        cmocka_unit_test(test_first_join_out_of_memory),
+        cmocka_unit_test(test_parked_join_out_of_memory_dynamic),
+        cmocka_unit_test(test_parked_join_out_of_memory_static),
+        cmocka_unit_test(test_parked_join_answer_out_of_memory),
+        cmocka_unit_test(test_follower_sync_ticket_out_of_memory),
+        cmocka_unit_test(test_leader_sync_out_of_memory),
+        cmocka_unit_test(test_describe_out_of_memory),
+        cmocka_unit_test(test_commit_out_of_memory),
+        cmocka_unit_test(test_load_out_of_memory_fails_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
