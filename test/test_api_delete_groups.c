@@ -5,52 +5,32 @@
  * one: GROUP_ID_NOT_FOUND, an Empty group deleted (its offsets durably first: the mock
  * store must see delete_group), NON_EMPTY_GROUP, a store failure; truncated requests.
  */
+#include "test/fixtures/client_frames.h"
 #include "test/mocks/group_fixture.h"
-
-/* ---- fixtures: request frames captured from the clients (/work/shared/fixtures) ---- */
-
-/* kafka-python/025-DeleteGroups-v1.req.bin (32 bytes) */
-static const uint8_t KP_DEL_V1[] = {
-    0x00, 0x2a, 0x00, 0x01, 0x00, 0x00, 0x00, 0x04, 0x00, 0x08, 0x6b, 0x70,
-    0x2d, 0x61, 0x64, 0x6d, 0x69, 0x6e, 0x00, 0x00, 0x00, 0x01, 0x00, 0x08,
-    0x6b, 0x70, 0x2d, 0x67, 0x72, 0x6f, 0x75, 0x70,
-};
-/* kafkajs/020-DeleteGroups-v1.req.bin (28 bytes) */
-static const uint8_t KJS_DEL_V1[] = {
-    0x00, 0x2a, 0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x00, 0x03, 0x6b, 0x6a,
-    0x73, 0x00, 0x00, 0x00, 0x01, 0x00, 0x09, 0x6b, 0x6a, 0x73, 0x2d, 0x67,
-    0x72, 0x6f, 0x75, 0x70,
-};
 
 #define ID_MAX 128
 
+/* An Empty group that only holds offsets (t-0 at 3). */
 static void offsets_only_group(gf_env_t *e, const char *group)
 {
-    expect_string(mock_offset_store_commit, group_id, group);
-    expect_value(mock_offset_store_commit, count, 1);
-    expect_string(mock_offset_store_commit, topic, "t");
-    expect_value(mock_offset_store_commit, partition, 0);
-    expect_value(mock_offset_store_commit, offset, 3);
-    will_return(mock_offset_store_commit, KL_OK);
-    kl_offset_commit_t c = { "t", 0, 3, "" };
-    assert_int_equal(coord_commit_offsets(&e->coord, group, -1, "", NULL, &c, 1), KL_OK);
+    gf_commit_offset(e, group, "t", 0, 3, "");
 }
 
 static void want_one_result(kl_reader_t *r, const char *group, kl_err_t err)
 {
-    gf_want_i32(r, 0);                                      /* throttle_time_ms */
-    gf_want_i32(r, 1);                                      /* results */
-    gf_want_str(r, group);                                  /*   group_id */
-    gf_want_i16(r, err);                                    /*   error_code */
-    gf_want_end(r);
+    hf_want_i32(r, 0);                                      /* throttle_time_ms */
+    hf_want_i32(r, 1);                                      /* results */
+    hf_want_str(r, group);                                  /*   group_id */
+    hf_want_i16(r, err);                                    /*   error_code */
+    hf_want_end(r);
 }
 
 static void test_kafka_python_v1_not_found(void **state)
 {
     (void)state;
     gf_env_t *e = gf_new();
-    assert_int_equal(gf_run(e, delete_groups_handle, KP_DEL_V1, sizeof KP_DEL_V1),
-                     KL_REPLY_SEND);
+    assert_int_equal(gf_run(e, delete_groups_handle, KPY_025_DELETE_GROUPS_V1_REQ,
+                            sizeof KPY_025_DELETE_GROUPS_V1_REQ), KL_REPLY_SEND);
     want_one_result(&e->resp, "kp-group", KL_ERR_GROUP_ID_NOT_FOUND);
     gf_free(e);
 }
@@ -62,8 +42,8 @@ static void test_kafkajs_v1_deletes_empty_group(void **state)
     offsets_only_group(e, "kjs-group");
     expect_string(mock_offset_store_delete_group, group_id, "kjs-group");
     will_return(mock_offset_store_delete_group, KL_OK);
-    assert_int_equal(gf_run(e, delete_groups_handle, KJS_DEL_V1, sizeof KJS_DEL_V1),
-                     KL_REPLY_SEND);
+    assert_int_equal(gf_run(e, delete_groups_handle, KJS_020_DELETE_GROUPS_V1_REQ,
+                            sizeof KJS_020_DELETE_GROUPS_V1_REQ), KL_REPLY_SEND);
     want_one_result(&e->resp, "kjs-group", KL_OK);
     coord_offset_t off;
     assert_int_equal(coord_fetch_offset(&e->coord, "kjs-group", "t", 0, &off), KL_OK);
@@ -90,15 +70,15 @@ static void test_v0_one_result_per_group(void **state)
     assert_int_equal(gf_run(e, delete_groups_handle, w.buf, w.len), KL_REPLY_SEND);
     wr_free(&w);
     kl_reader_t *r = &e->resp;
-    gf_want_i32(r, 0);                                      /* throttle_time_ms */
-    gf_want_i32(r, 3);                                      /* results */
-    gf_want_str(r, "busy");
-    gf_want_i16(r, KL_ERR_NON_EMPTY_GROUP);
-    gf_want_str(r, "disk");
-    gf_want_i16(r, KL_ERR_KAFKA_STORAGE_ERROR);
-    gf_want_str(r, "none");
-    gf_want_i16(r, KL_ERR_GROUP_ID_NOT_FOUND);
-    gf_want_end(r);
+    hf_want_i32(r, 0);                                      /* throttle_time_ms */
+    hf_want_i32(r, 3);                                      /* results */
+    hf_want_str(r, "busy");
+    hf_want_i16(r, KL_ERR_NON_EMPTY_GROUP);
+    hf_want_str(r, "disk");
+    hf_want_i16(r, KL_ERR_KAFKA_STORAGE_ERROR);
+    hf_want_str(r, "none");
+    hf_want_i16(r, KL_ERR_GROUP_ID_NOT_FOUND);
+    hf_want_end(r);
     gf_free(e);
 }
 
@@ -106,8 +86,8 @@ static void test_truncated_requests_close(void **state)
 {
     (void)state;
     gf_env_t *e = gf_new();
-    gf_expect_close_on_every_cut(e, delete_groups_handle, KP_DEL_V1, sizeof KP_DEL_V1,
-                                 gf_body_at(KP_DEL_V1));
+    gf_expect_close_on_every_cut(e, delete_groups_handle, KPY_025_DELETE_GROUPS_V1_REQ,
+                                 sizeof KPY_025_DELETE_GROUPS_V1_REQ);
     gf_free(e);
 }
 

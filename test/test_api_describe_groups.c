@@ -7,22 +7,8 @@
  * v1+, authorized_operations v3+ with KIP-430's INT32_MIN, group_instance_id v4+);
  * truncated requests.
  */
+#include "test/fixtures/client_frames.h"
 #include "test/mocks/group_fixture.h"
-
-/* ---- fixtures: request frames captured from the clients (/work/shared/fixtures) ---- */
-
-/* kafka-python/021-DescribeGroups-v3.req.bin (33 bytes) */
-static const uint8_t KP_DG_V3[] = {
-    0x00, 0x0f, 0x00, 0x03, 0x00, 0x00, 0x00, 0x04, 0x00, 0x08, 0x6b, 0x70,
-    0x2d, 0x61, 0x64, 0x6d, 0x69, 0x6e, 0x00, 0x00, 0x00, 0x01, 0x00, 0x08,
-    0x6b, 0x70, 0x2d, 0x67, 0x72, 0x6f, 0x75, 0x70, 0x00,
-};
-/* kafkajs/019-DescribeGroups-v2.req.bin (28 bytes) */
-static const uint8_t KJS_DG_V2[] = {
-    0x00, 0x0f, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 0x00, 0x03, 0x6b, 0x6a,
-    0x73, 0x00, 0x00, 0x00, 0x01, 0x00, 0x09, 0x6b, 0x6a, 0x73, 0x2d, 0x67,
-    0x72, 0x6f, 0x75, 0x70,
-};
 
 #define ID_MAX 128
 #define GROUP_OPS ((1 << 3) | (1 << 6) | (1 << 8))      /* READ, DELETE, DESCRIBE */
@@ -30,33 +16,33 @@ static const uint8_t KJS_DG_V2[] = {
 static void want_group_head(kl_reader_t *r, kl_err_t err, const char *group,
                             const char *state, const char *type, const char *protocol)
 {
-    gf_want_i16(r, err);                                    /* error_code */
-    gf_want_str(r, group);                                  /* group_id */
-    gf_want_str(r, state);                                  /* group_state */
-    gf_want_str(r, type);                                   /* protocol_type */
-    gf_want_str(r, protocol);                               /* protocol_data */
+    hf_want_i16(r, err);                                    /* error_code */
+    hf_want_str(r, group);                                  /* group_id */
+    hf_want_str(r, state);                                  /* group_state */
+    hf_want_str(r, type);                                   /* protocol_type */
+    hf_want_str(r, protocol);                               /* protocol_data */
 }
 
 static void test_fixtures_unknown_group_is_dead(void **state)
 {
     (void)state;
     gf_env_t *e = gf_new();
-    assert_int_equal(gf_run(e, describe_groups_handle, KP_DG_V3, sizeof KP_DG_V3),
-                     KL_REPLY_SEND);
-    gf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
-    gf_want_i32(&e->resp, 1);                               /* groups */
+    assert_int_equal(gf_run(e, describe_groups_handle, KPY_021_DESCRIBE_GROUPS_V3_REQ,
+                            sizeof KPY_021_DESCRIBE_GROUPS_V3_REQ), KL_REPLY_SEND);
+    hf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
+    hf_want_i32(&e->resp, 1);                               /* groups */
     want_group_head(&e->resp, KL_OK, "kp-group", "Dead", "", "");
-    gf_want_i32(&e->resp, 0);                               /* members */
-    gf_want_i32(&e->resp, INT32_MIN);                       /* authorized_operations */
-    gf_want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);                               /* members */
+    hf_want_i32(&e->resp, INT32_MIN);                       /* authorized_operations */
+    hf_want_end(&e->resp);
 
-    assert_int_equal(gf_run(e, describe_groups_handle, KJS_DG_V2, sizeof KJS_DG_V2),
-                     KL_REPLY_SEND);
-    gf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
-    gf_want_i32(&e->resp, 1);                               /* groups */
+    assert_int_equal(gf_run(e, describe_groups_handle, KJS_019_DESCRIBE_GROUPS_V2_REQ,
+                            sizeof KJS_019_DESCRIBE_GROUPS_V2_REQ), KL_REPLY_SEND);
+    hf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
+    hf_want_i32(&e->resp, 1);                               /* groups */
     want_group_head(&e->resp, KL_OK, "kjs-group", "Dead", "", "");
-    gf_want_i32(&e->resp, 0);                               /* members (no ops in v2) */
-    gf_want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);                               /* members (no ops in v2) */
+    hf_want_end(&e->resp);
     gf_free(e);
 }
 
@@ -81,18 +67,18 @@ static void test_stable_group_v4_with_operations(void **state)
     size_t md_len;
     const uint8_t *md = gf_range_md(&md_len);
     kl_reader_t *r = &e->resp;
-    gf_want_i32(r, 0);                                      /* throttle_time_ms */
-    gf_want_i32(r, 1);                                      /* groups */
+    hf_want_i32(r, 0);                                      /* throttle_time_ms */
+    hf_want_i32(r, 1);                                      /* groups */
     want_group_head(r, KL_OK, "g", "Stable", "consumer", "range");
-    gf_want_i32(r, 1);                                      /* members */
-    gf_want_str(r, id);                                     /*   member_id */
-    gf_want_null_str(r);                                    /*   group_instance_id */
-    gf_want_str(r, "c");                                    /*   client_id */
-    gf_want_str(r, "");                                     /*   client_host (unknown) */
+    hf_want_i32(r, 1);                                      /* members */
+    hf_want_str(r, id);                                     /*   member_id */
+    hf_want_null_str(r);                                    /*   group_instance_id */
+    hf_want_str(r, "c");                                    /*   client_id */
+    hf_want_str(r, "");                                     /*   client_host (unknown) */
     gf_want_bytes(r, md, md_len);                           /*   member_metadata */
     gf_want_bytes(r, "A", 1);                               /*   member_assignment */
-    gf_want_i32(r, GROUP_OPS);                              /* authorized_operations */
-    gf_want_end(r);
+    hf_want_i32(r, GROUP_OPS);                              /* authorized_operations */
+    hf_want_end(r);
     gf_free(e);
 }
 
@@ -114,20 +100,20 @@ static void test_rebalancing_group_v0(void **state)
     char other[ID_MAX];
     gf_member_id(other, sizeof other, "d", 3);
     kl_reader_t *r = &e->resp;
-    gf_want_i32(r, 1);                                      /* groups */
+    hf_want_i32(r, 1);                                      /* groups */
     want_group_head(r, KL_OK, "g", "PreparingRebalance", "consumer", "");
-    gf_want_i32(r, 2);                                      /* members */
-    gf_want_str(r, id);
-    gf_want_str(r, "c");
-    gf_want_str(r, "");
+    hf_want_i32(r, 2);                                      /* members */
+    hf_want_str(r, id);
+    hf_want_str(r, "c");
+    hf_want_str(r, "");
     gf_want_bytes(r, NULL, 0);
     gf_want_bytes(r, NULL, 0);
-    gf_want_str(r, other);
-    gf_want_str(r, "d");
-    gf_want_str(r, "");
+    hf_want_str(r, other);
+    hf_want_str(r, "d");
+    hf_want_str(r, "");
     gf_want_bytes(r, NULL, 0);
     gf_want_bytes(r, NULL, 0);
-    gf_want_end(r);
+    hf_want_end(r);
     gf_free(e);
 }
 
@@ -135,10 +121,10 @@ static void test_truncated_requests_close(void **state)
 {
     (void)state;
     gf_env_t *e = gf_new();
-    gf_expect_close_on_every_cut(e, describe_groups_handle, KP_DG_V3, sizeof KP_DG_V3,
-                                 gf_body_at(KP_DG_V3));
-    gf_expect_close_on_every_cut(e, describe_groups_handle, KJS_DG_V2, sizeof KJS_DG_V2,
-                                 gf_body_at(KJS_DG_V2));
+    gf_expect_close_on_every_cut(e, describe_groups_handle, KPY_021_DESCRIBE_GROUPS_V3_REQ,
+                                 sizeof KPY_021_DESCRIBE_GROUPS_V3_REQ);
+    gf_expect_close_on_every_cut(e, describe_groups_handle, KJS_019_DESCRIBE_GROUPS_V2_REQ,
+                                 sizeof KJS_019_DESCRIBE_GROUPS_V2_REQ);
     gf_free(e);
 }
 

@@ -5,46 +5,26 @@
  * hand-built ones for the transaction and unknown key types; responses checked field
  * by field against the broker's advertised address; truncated requests close.
  */
+#include "test/fixtures/client_frames.h"
 #include "test/mocks/group_fixture.h"
-
-/* ---- fixtures: request frames captured from the clients (/work/shared/fixtures) ---- */
-
-/* kcat/010-FindCoordinator-v2.req.bin (30 bytes) */
-static const uint8_t KCAT_FC_V2[] = {
-    0x00, 0x0a, 0x00, 0x02, 0x00, 0x00, 0x00, 0x04, 0x00, 0x07, 0x72, 0x64,
-    0x6b, 0x61, 0x66, 0x6b, 0x61, 0x00, 0x0a, 0x6b, 0x63, 0x61, 0x74, 0x2d,
-    0x67, 0x72, 0x6f, 0x75, 0x70, 0x00,
-};
-/* kafkajs/004-FindCoordinator-v2.req.bin (25 bytes) */
-static const uint8_t KJS_FC_V2[] = {
-    0x00, 0x0a, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x03, 0x6b, 0x6a,
-    0x73, 0x00, 0x09, 0x6b, 0x6a, 0x73, 0x2d, 0x67, 0x72, 0x6f, 0x75, 0x70,
-    0x00,
-};
-/* kafka-python/005-FindCoordinator-v0.req.bin (31 bytes) */
-static const uint8_t KP_FC_V0[] = {
-    0x00, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x0b, 0x6b, 0x70,
-    0x2d, 0x63, 0x6f, 0x6e, 0x73, 0x75, 0x6d, 0x65, 0x72, 0x00, 0x08, 0x6b,
-    0x70, 0x2d, 0x67, 0x72, 0x6f, 0x75, 0x70,
-};
 
 static void want_this_broker_v1(kl_reader_t *r)
 {
-    gf_want_i32(r, 0);                                      /* throttle_time_ms */
-    gf_want_i16(r, KL_OK);                                  /* error_code */
-    gf_want_null_str(r);                                    /* error_message */
-    gf_want_i32(r, GF_NODE_ID);                             /* node_id */
-    gf_want_str(r, GF_HOST);                                /* host */
-    gf_want_i32(r, GF_PORT);                                /* port */
-    gf_want_end(r);
+    hf_want_i32(r, 0);                                      /* throttle_time_ms */
+    hf_want_i16(r, KL_OK);                                  /* error_code */
+    hf_want_null_str(r);                                    /* error_message */
+    hf_want_i32(r, HF_NODE_ID);                             /* node_id */
+    hf_want_str(r, GF_HOST);                                /* host */
+    hf_want_i32(r, GF_PORT);                                /* port */
+    hf_want_end(r);
 }
 
 static void test_kcat_v2_group_key(void **state)
 {
     (void)state;
     gf_env_t *e = gf_new();
-    assert_int_equal(gf_run(e, find_coordinator_handle, KCAT_FC_V2, sizeof KCAT_FC_V2),
-                     KL_REPLY_SEND);
+    assert_int_equal(gf_run(e, find_coordinator_handle, KCAT_010_FIND_COORDINATOR_V2_REQ,
+                            sizeof KCAT_010_FIND_COORDINATOR_V2_REQ), KL_REPLY_SEND);
     want_this_broker_v1(&e->resp);
     gf_free(e);
 }
@@ -53,8 +33,8 @@ static void test_kafkajs_v2_group_key(void **state)
 {
     (void)state;
     gf_env_t *e = gf_new();
-    assert_int_equal(gf_run(e, find_coordinator_handle, KJS_FC_V2, sizeof KJS_FC_V2),
-                     KL_REPLY_SEND);
+    assert_int_equal(gf_run(e, find_coordinator_handle, KJS_004_FIND_COORDINATOR_V2_REQ,
+                            sizeof KJS_004_FIND_COORDINATOR_V2_REQ), KL_REPLY_SEND);
     want_this_broker_v1(&e->resp);
     gf_free(e);
 }
@@ -63,13 +43,13 @@ static void test_kafka_python_v0(void **state)
 {
     (void)state;
     gf_env_t *e = gf_new();
-    assert_int_equal(gf_run(e, find_coordinator_handle, KP_FC_V0, sizeof KP_FC_V0),
-                     KL_REPLY_SEND);
-    gf_want_i16(&e->resp, KL_OK);                           /* error_code */
-    gf_want_i32(&e->resp, GF_NODE_ID);                      /* node_id */
-    gf_want_str(&e->resp, GF_HOST);                         /* host */
-    gf_want_i32(&e->resp, GF_PORT);                         /* port */
-    gf_want_end(&e->resp);
+    assert_int_equal(gf_run(e, find_coordinator_handle, KPY_005_FIND_COORDINATOR_V0_REQ,
+                            sizeof KPY_005_FIND_COORDINATOR_V0_REQ), KL_REPLY_SEND);
+    hf_want_i16(&e->resp, KL_OK);                           /* error_code */
+    hf_want_i32(&e->resp, HF_NODE_ID);                      /* node_id */
+    hf_want_str(&e->resp, GF_HOST);                         /* host */
+    hf_want_i32(&e->resp, GF_PORT);                         /* port */
+    hf_want_end(&e->resp);
     gf_free(e);
 }
 
@@ -86,13 +66,13 @@ static kl_reply_t run_key_type(gf_env_t *e, int16_t version, int8_t key_type)
 
 static void want_no_coordinator(kl_reader_t *r, kl_err_t err)
 {
-    gf_want_i32(r, 0);                                      /* throttle_time_ms */
-    gf_want_i16(r, err);                                    /* error_code */
-    gf_want_null_str(r);                                    /* error_message */
-    gf_want_i32(r, -1);                                     /* node_id */
-    gf_want_str(r, "");                                     /* host */
-    gf_want_i32(r, -1);                                     /* port */
-    gf_want_end(r);
+    hf_want_i32(r, 0);                                      /* throttle_time_ms */
+    hf_want_i16(r, err);                                    /* error_code */
+    hf_want_null_str(r);                                    /* error_message */
+    hf_want_i32(r, -1);                                     /* node_id */
+    hf_want_str(r, "");                                     /* host */
+    hf_want_i32(r, -1);                                     /* port */
+    hf_want_end(r);
 }
 
 /* KIP-98 transaction coordinators do not exist here. */
@@ -118,10 +98,12 @@ static void test_truncated_requests_close(void **state)
 {
     (void)state;
     gf_env_t *e = gf_new();
-    gf_expect_close_on_every_cut(e, find_coordinator_handle, KCAT_FC_V2, sizeof KCAT_FC_V2,
-                                 gf_body_at(KCAT_FC_V2));
-    gf_expect_close_on_every_cut(e, find_coordinator_handle, KP_FC_V0, sizeof KP_FC_V0,
-                                 gf_body_at(KP_FC_V0));
+    gf_expect_close_on_every_cut(e, find_coordinator_handle,
+                                 KCAT_010_FIND_COORDINATOR_V2_REQ,
+                                 sizeof KCAT_010_FIND_COORDINATOR_V2_REQ);
+    gf_expect_close_on_every_cut(e, find_coordinator_handle,
+                                 KPY_005_FIND_COORDINATOR_V0_REQ,
+                                 sizeof KPY_005_FIND_COORDINATOR_V0_REQ);
     gf_free(e);
 }
 

@@ -5,25 +5,8 @@
  * Stable group: NONE, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS (how a member learns
  * it must rejoin), version gates, truncated requests.
  */
+#include "test/fixtures/client_frames.h"
 #include "test/mocks/group_fixture.h"
-
-/* ---- fixtures: request frames captured from the clients (/work/shared/fixtures) ---- */
-
-/* kcat/013-Heartbeat-v3.req.bin (51 bytes) */
-static const uint8_t KCAT_HB_V3[] = {
-    0x00, 0x0c, 0x00, 0x03, 0x00, 0x00, 0x00, 0x07, 0x00, 0x07, 0x72, 0x64,
-    0x6b, 0x61, 0x66, 0x6b, 0x61, 0x00, 0x0a, 0x6b, 0x63, 0x61, 0x74, 0x2d,
-    0x67, 0x72, 0x6f, 0x75, 0x70, 0x00, 0x00, 0x00, 0x02, 0x00, 0x0e, 0x30,
-    0x78, 0x37, 0x66, 0x64, 0x33, 0x33, 0x34, 0x30, 0x30, 0x33, 0x36, 0x32,
-    0x30, 0xff, 0xff,
-};
-/* kafkajs/011-Heartbeat-v3.req.bin (46 bytes) */
-static const uint8_t KJS_HB_V3[] = {
-    0x00, 0x0c, 0x00, 0x03, 0x00, 0x00, 0x00, 0x09, 0x00, 0x03, 0x6b, 0x6a,
-    0x73, 0x00, 0x09, 0x6b, 0x6a, 0x73, 0x2d, 0x67, 0x72, 0x6f, 0x75, 0x70,
-    0x00, 0x00, 0x00, 0x02, 0x00, 0x0e, 0x30, 0x78, 0x37, 0x66, 0x30, 0x61,
-    0x30, 0x34, 0x30, 0x30, 0x32, 0x65, 0x31, 0x30, 0xff, 0xff,
-};
 
 #define ID_MAX 128
 
@@ -43,20 +26,20 @@ static kl_reply_t heartbeat(gf_env_t *e, int16_t v, const char *group, int32_t g
 
 static void want_hb(kl_reader_t *r, int16_t v, kl_err_t err)
 {
-    if (v >= 1) gf_want_i32(r, 0);                          /* throttle_time_ms */
-    gf_want_i16(r, err);                                    /* error_code */
-    gf_want_end(r);
+    if (v >= 1) hf_want_i32(r, 0);                          /* throttle_time_ms */
+    hf_want_i16(r, err);                                    /* error_code */
+    hf_want_end(r);
 }
 
 static void test_fixtures_unknown_member(void **state)
 {
     (void)state;
     gf_env_t *e = gf_new();
-    assert_int_equal(gf_run(e, heartbeat_handle, KCAT_HB_V3, sizeof KCAT_HB_V3),
-                     KL_REPLY_SEND);
+    assert_int_equal(gf_run(e, heartbeat_handle, KCAT_013_HEARTBEAT_V3_REQ,
+                            sizeof KCAT_013_HEARTBEAT_V3_REQ), KL_REPLY_SEND);
     want_hb(&e->resp, 3, KL_ERR_UNKNOWN_MEMBER_ID);
-    assert_int_equal(gf_run(e, heartbeat_handle, KJS_HB_V3, sizeof KJS_HB_V3),
-                     KL_REPLY_SEND);
+    assert_int_equal(gf_run(e, heartbeat_handle, KJS_011_HEARTBEAT_V3_REQ,
+                            sizeof KJS_011_HEARTBEAT_V3_REQ), KL_REPLY_SEND);
     want_hb(&e->resp, 3, KL_ERR_UNKNOWN_MEMBER_ID);
     gf_free(e);
 }
@@ -100,8 +83,8 @@ static void test_truncated_requests_close(void **state)
 {
     (void)state;
     gf_env_t *e = gf_new();
-    gf_expect_close_on_every_cut(e, heartbeat_handle, KCAT_HB_V3, sizeof KCAT_HB_V3,
-                                 gf_body_at(KCAT_HB_V3));
+    gf_expect_close_on_every_cut(e, heartbeat_handle, KCAT_013_HEARTBEAT_V3_REQ,
+                                 sizeof KCAT_013_HEARTBEAT_V3_REQ);
     gf_free(e);
 }
 

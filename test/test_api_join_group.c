@@ -6,55 +6,17 @@
  * KIP-394 MEMBER_ID_REQUIRED two-step join (v4+), parking and retrying with the
  * cookie, a full two-member join + sync across parks, errors, truncated requests.
  */
+#include "test/fixtures/client_frames.h"
 #include "test/mocks/group_fixture.h"
 
-/* ---- fixtures: request frames captured from the clients (/work/shared/fixtures) ---- */
-
-/* kafka-python/007-JoinGroup-v2.req.bin (116 bytes) */
-static const uint8_t KP_JOIN_V2[] = {
-    0x00, 0x0b, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x0b, 0x6b, 0x70,
-    0x2d, 0x63, 0x6f, 0x6e, 0x73, 0x75, 0x6d, 0x65, 0x72, 0x00, 0x08, 0x6b,
-    0x70, 0x2d, 0x67, 0x72, 0x6f, 0x75, 0x70, 0x00, 0x00, 0x27, 0x10, 0x00,
-    0x04, 0x93, 0xe0, 0x00, 0x00, 0x00, 0x08, 0x63, 0x6f, 0x6e, 0x73, 0x75,
-    0x6d, 0x65, 0x72, 0x00, 0x00, 0x00, 0x02, 0x00, 0x05, 0x72, 0x61, 0x6e,
-    0x67, 0x65, 0x00, 0x00, 0x00, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
-    0x00, 0x05, 0x74, 0x6f, 0x70, 0x69, 0x63, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x0a, 0x72, 0x6f, 0x75, 0x6e, 0x64, 0x72, 0x6f, 0x62, 0x69, 0x6e, 0x00,
-    0x00, 0x00, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x05, 0x74,
-    0x6f, 0x70, 0x69, 0x63, 0x00, 0x00, 0x00, 0x00,
-};
-/* kcat/011-JoinGroup-v5.req.bin (124 bytes) */
-static const uint8_t KCAT_JOIN_V5[] = {
-    0x00, 0x0b, 0x00, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x07, 0x72, 0x64,
-    0x6b, 0x61, 0x66, 0x6b, 0x61, 0x00, 0x0a, 0x6b, 0x63, 0x61, 0x74, 0x2d,
-    0x67, 0x72, 0x6f, 0x75, 0x70, 0x00, 0x00, 0xaf, 0xc8, 0x00, 0x04, 0x93,
-    0xe0, 0x00, 0x00, 0xff, 0xff, 0x00, 0x08, 0x63, 0x6f, 0x6e, 0x73, 0x75,
-    0x6d, 0x65, 0x72, 0x00, 0x00, 0x00, 0x02, 0x00, 0x05, 0x72, 0x61, 0x6e,
-    0x67, 0x65, 0x00, 0x00, 0x00, 0x15, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
-    0x00, 0x05, 0x74, 0x6f, 0x70, 0x69, 0x63, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x0a, 0x72, 0x6f, 0x75, 0x6e, 0x64, 0x72, 0x6f,
-    0x62, 0x69, 0x6e, 0x00, 0x00, 0x00, 0x15, 0x00, 0x01, 0x00, 0x00, 0x00,
-    0x01, 0x00, 0x05, 0x74, 0x6f, 0x70, 0x69, 0x63, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00,
-};
-/* kafkajs/005-JoinGroup-v5.req.bin (91 bytes) */
-static const uint8_t KJS_JOIN_V5[] = {
-    0x00, 0x0b, 0x00, 0x05, 0x00, 0x00, 0x00, 0x03, 0x00, 0x03, 0x6b, 0x6a,
-    0x73, 0x00, 0x09, 0x6b, 0x6a, 0x73, 0x2d, 0x67, 0x72, 0x6f, 0x75, 0x70,
-    0x00, 0x00, 0x75, 0x30, 0x00, 0x00, 0xea, 0x60, 0x00, 0x00, 0xff, 0xff,
-    0x00, 0x08, 0x63, 0x6f, 0x6e, 0x73, 0x75, 0x6d, 0x65, 0x72, 0x00, 0x00,
-    0x00, 0x01, 0x00, 0x12, 0x52, 0x6f, 0x75, 0x6e, 0x64, 0x52, 0x6f, 0x62,
-    0x69, 0x6e, 0x41, 0x73, 0x73, 0x69, 0x67, 0x6e, 0x65, 0x72, 0x00, 0x00,
-    0x00, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x05, 0x74, 0x6f,
-    0x70, 0x69, 0x63, 0x00, 0x00, 0x00, 0x00,
-};
-
-/* The "range" metadata inside KP_JOIN_V2 (kafka-python's subscription to "topic"). */
+/* The "range" metadata inside KPY_007_JOIN_GROUP_V2_REQ (kafka-python's subscription to
+ * "topic"). */
 static const uint8_t KP_RANGE_MD[] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x05, 't', 'o', 'p', 'i', 'c', 0x00, 0x00,
     0x00, 0x00,
 };
-/* kcat's "range" metadata inside KCAT_JOIN_V5 (version 1, with owned partitions). */
+/* kcat's "range" metadata inside KCAT_011_JOIN_GROUP_V5_REQ (version 1, with owned
+ * partitions). */
 static const uint8_t KCAT_RANGE_MD[] = {
     0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x05, 't', 'o', 'p', 'i', 'c', 0x00, 0x00,
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -66,19 +28,19 @@ static const uint8_t KCAT_RANGE_MD[] = {
 static void want_join_head(kl_reader_t *r, int16_t v, kl_err_t err, int32_t generation,
                            const char *protocol, const char *leader, const char *member)
 {
-    if (v >= 2) gf_want_i32(r, 0);                          /* throttle_time_ms */
-    gf_want_i16(r, err);                                    /* error_code */
-    gf_want_i32(r, generation);                             /* generation_id */
-    gf_want_str(r, protocol);                               /* protocol_name */
-    gf_want_str(r, leader);                                 /* leader */
-    gf_want_str(r, member);                                 /* member_id */
+    if (v >= 2) hf_want_i32(r, 0);                          /* throttle_time_ms */
+    hf_want_i16(r, err);                                    /* error_code */
+    hf_want_i32(r, generation);                             /* generation_id */
+    hf_want_str(r, protocol);                               /* protocol_name */
+    hf_want_str(r, leader);                                 /* leader */
+    hf_want_str(r, member);                                 /* member_id */
 }
 
 static void want_member(kl_reader_t *r, int16_t v, const char *member, const void *md,
                         size_t md_len)
 {
-    gf_want_str(r, member);                                 /* member_id */
-    if (v >= 5) gf_want_null_str(r);                        /* group_instance_id */
+    hf_want_str(r, member);                                 /* member_id */
+    if (v >= 5) hf_want_null_str(r);                        /* group_instance_id */
     gf_want_bytes(r, md, md_len);                           /* metadata */
 }
 
@@ -90,12 +52,12 @@ static void test_kafka_python_v2_lone_member(void **state)
     gf_env_t *e = gf_new();
     char id[ID_MAX];
     gf_member_id(id, sizeof id, "kp-consumer", 1);
-    assert_int_equal(gf_run(e, join_group_handle, KP_JOIN_V2, sizeof KP_JOIN_V2),
-                     KL_REPLY_SEND);
+    assert_int_equal(gf_run(e, join_group_handle, KPY_007_JOIN_GROUP_V2_REQ,
+                            sizeof KPY_007_JOIN_GROUP_V2_REQ), KL_REPLY_SEND);
     want_join_head(&e->resp, 2, KL_OK, 1, "range", id, id);
-    gf_want_i32(&e->resp, 1);                               /* members */
+    hf_want_i32(&e->resp, 1);                               /* members */
     want_member(&e->resp, 2, id, KP_RANGE_MD, sizeof KP_RANGE_MD);
-    gf_want_end(&e->resp);
+    hf_want_end(&e->resp);
     gf_free(e);
 }
 
@@ -106,26 +68,26 @@ static void test_kcat_v5_member_id_required_then_join(void **state)
     gf_env_t *e = gf_new();
     char id[ID_MAX];
     gf_member_id(id, sizeof id, "rdkafka", 1);
-    assert_int_equal(gf_run(e, join_group_handle, KCAT_JOIN_V5, sizeof KCAT_JOIN_V5),
-                     KL_REPLY_SEND);
+    assert_int_equal(gf_run(e, join_group_handle, KCAT_011_JOIN_GROUP_V5_REQ,
+                            sizeof KCAT_011_JOIN_GROUP_V5_REQ), KL_REPLY_SEND);
     want_join_head(&e->resp, 5, KL_ERR_MEMBER_ID_REQUIRED, -1, "", "", id);
-    gf_want_i32(&e->resp, 0);                               /* members */
-    gf_want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);                               /* members */
+    hf_want_end(&e->resp);
 
     /* kcat's second JoinGroup: the same body with the id it was given. */
     kl_writer_t w;
     gf_req_begin(&w, KL_API_JOIN_GROUP, 5, "rdkafka");
-    size_t at = gf_body_at(KCAT_JOIN_V5);
-    wr_raw(&w, KCAT_JOIN_V5 + at, 2 + 10 + 4 + 4);          /* group_id, timeouts */
+    size_t at = gf_body_at(KCAT_011_JOIN_GROUP_V5_REQ);
+    wr_raw(&w, KCAT_011_JOIN_GROUP_V5_REQ + at, 2 + 10 + 4 + 4);    /* group_id, timeouts */
     wr_cstr(&w, false, id);                                 /* member_id */
     at += 2 + 10 + 4 + 4 + 2;                               /* past the empty member_id */
-    wr_raw(&w, KCAT_JOIN_V5 + at, sizeof KCAT_JOIN_V5 - at);
+    wr_raw(&w, KCAT_011_JOIN_GROUP_V5_REQ + at, sizeof KCAT_011_JOIN_GROUP_V5_REQ - at);
     assert_int_equal(gf_run(e, join_group_handle, w.buf, w.len), KL_REPLY_SEND);
     wr_free(&w);
     want_join_head(&e->resp, 5, KL_OK, 1, "range", id, id);
-    gf_want_i32(&e->resp, 1);                               /* members */
+    hf_want_i32(&e->resp, 1);                               /* members */
     want_member(&e->resp, 5, id, KCAT_RANGE_MD, sizeof KCAT_RANGE_MD);
-    gf_want_end(&e->resp);
+    hf_want_end(&e->resp);
     gf_free(e);
 }
 
@@ -135,11 +97,11 @@ static void test_kafkajs_v5_member_id_required(void **state)
     gf_env_t *e = gf_new();
     char id[ID_MAX];
     gf_member_id(id, sizeof id, "kjs", 1);
-    assert_int_equal(gf_run(e, join_group_handle, KJS_JOIN_V5, sizeof KJS_JOIN_V5),
-                     KL_REPLY_SEND);
+    assert_int_equal(gf_run(e, join_group_handle, KJS_005_JOIN_GROUP_V5_REQ,
+                            sizeof KJS_005_JOIN_GROUP_V5_REQ), KL_REPLY_SEND);
     want_join_head(&e->resp, 5, KL_ERR_MEMBER_ID_REQUIRED, -1, "", "", id);
-    gf_want_i32(&e->resp, 0);                               /* members */
-    gf_want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);                               /* members */
+    hf_want_end(&e->resp);
     gf_free(e);
 }
 
@@ -166,9 +128,9 @@ static void test_v0_parks_and_learns_its_id_on_retry(void **state)
     want_join_head(&e->resp, 0, KL_OK, 1, "range", id, id);
     size_t md_len;
     const uint8_t *md = gf_range_md(&md_len);
-    gf_want_i32(&e->resp, 1);                               /* members */
+    hf_want_i32(&e->resp, 1);                               /* members */
     want_member(&e->resp, 0, id, md, md_len);
-    gf_want_end(&e->resp);
+    hf_want_end(&e->resp);
     gf_free(e);
 }
 
@@ -246,15 +208,15 @@ static void test_two_members_join_and_sync_across_parks(void **state)
     assert_int_equal(gf_attempt(e, join_group_handle, wa.buf, wa.len, ca, false),
                      KL_REPLY_SEND);
     want_join_head(&e->resp, 5, KL_OK, 1, "range", a, a);
-    gf_want_i32(&e->resp, 2);                               /* members */
+    hf_want_i32(&e->resp, 2);                               /* members */
     want_member(&e->resp, 5, a, md, md_len);
     want_member(&e->resp, 5, b, md, md_len);
-    gf_want_end(&e->resp);
+    hf_want_end(&e->resp);
     assert_int_equal(gf_attempt(e, join_group_handle, wb.buf, wb.len, cb, false),
                      KL_REPLY_SEND);
     want_join_head(&e->resp, 5, KL_OK, 1, "range", a, b);
-    gf_want_i32(&e->resp, 0);                               /* members: follower */
-    gf_want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);                               /* members: follower */
+    hf_want_end(&e->resp);
     wr_free(&wa);
     wr_free(&wb);
 
@@ -267,16 +229,16 @@ static void test_two_members_join_and_sync_across_parks(void **state)
     const char *plans[] = { "plan-a", "plan-b" };
     gf_sync_frame(&wa, 3, "grp", 1, a, members, plans, 2);
     assert_int_equal(gf_run(e, sync_group_handle, wa.buf, wa.len), KL_REPLY_SEND);
-    gf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
-    gf_want_i16(&e->resp, KL_OK);                           /* error_code */
+    hf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
+    hf_want_i16(&e->resp, KL_OK);                           /* error_code */
     gf_want_bytes(&e->resp, "plan-a", 6);                   /* assignment */
-    gf_want_end(&e->resp);
+    hf_want_end(&e->resp);
     assert_int_equal(gf_attempt(e, sync_group_handle, wb.buf, wb.len, cs, false),
                      KL_REPLY_SEND);
-    gf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
-    gf_want_i16(&e->resp, KL_OK);                           /* error_code */
+    hf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
+    hf_want_i16(&e->resp, KL_OK);                           /* error_code */
     gf_want_bytes(&e->resp, "plan-b", 6);                   /* assignment */
-    gf_want_end(&e->resp);
+    hf_want_end(&e->resp);
     wr_free(&wa);
     wr_free(&wb);
     gf_free(e);
@@ -293,16 +255,16 @@ static void test_errors(void **state)
     assert_int_equal(gf_run(e, join_group_handle, w.buf, w.len), KL_REPLY_SEND);
     wr_free(&w);
     want_join_head(&e->resp, 5, KL_ERR_UNKNOWN_MEMBER_ID, -1, "", "", "ghost");
-    gf_want_i32(&e->resp, 0);
-    gf_want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);
+    hf_want_end(&e->resp);
 
     /* An empty group id. */
     gf_join_frame(&w, 1, "c", "", "", NULL);
     assert_int_equal(gf_run(e, join_group_handle, w.buf, w.len), KL_REPLY_SEND);
     wr_free(&w);
     want_join_head(&e->resp, 1, KL_ERR_INVALID_GROUP_ID, -1, "", "", "");
-    gf_want_i32(&e->resp, 0);
-    gf_want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);
+    hf_want_end(&e->resp);
 
     /* A session timeout below group.min.session.timeout.ms (6 s). */
     gf_req_begin(&w, KL_API_JOIN_GROUP, 0, "c");
@@ -314,8 +276,8 @@ static void test_errors(void **state)
     assert_int_equal(gf_run(e, join_group_handle, w.buf, w.len), KL_REPLY_SEND);
     wr_free(&w);
     want_join_head(&e->resp, 0, KL_ERR_INVALID_SESSION_TIMEOUT, -1, "", "", "");
-    gf_want_i32(&e->resp, 0);
-    gf_want_end(&e->resp);
+    hf_want_i32(&e->resp, 0);
+    hf_want_end(&e->resp);
     gf_free(e);
 }
 
@@ -323,10 +285,10 @@ static void test_truncated_requests_close(void **state)
 {
     (void)state;
     gf_env_t *e = gf_new();
-    gf_expect_close_on_every_cut(e, join_group_handle, KCAT_JOIN_V5, sizeof KCAT_JOIN_V5,
-                                 gf_body_at(KCAT_JOIN_V5));
-    gf_expect_close_on_every_cut(e, join_group_handle, KP_JOIN_V2, sizeof KP_JOIN_V2,
-                                 gf_body_at(KP_JOIN_V2));
+    gf_expect_close_on_every_cut(e, join_group_handle, KCAT_011_JOIN_GROUP_V5_REQ,
+                                 sizeof KCAT_011_JOIN_GROUP_V5_REQ);
+    gf_expect_close_on_every_cut(e, join_group_handle, KPY_007_JOIN_GROUP_V2_REQ,
+                                 sizeof KPY_007_JOIN_GROUP_V2_REQ);
     /* A null protocols array is not a request. */
     kl_writer_t w;
     gf_req_begin(&w, KL_API_JOIN_GROUP, 0, "c");

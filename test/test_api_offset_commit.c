@@ -6,45 +6,8 @@
  * -1) with unknown topics and partitions left out, a member's commit (v7), a store
  * failure; every partition that reaches the offset store is checked by its mock.
  */
+#include "test/fixtures/client_frames.h"
 #include "test/mocks/group_fixture.h"
-
-/* ---- fixtures: request frames captured from the clients (/work/shared/fixtures) ---- */
-
-/* kcat/015-OffsetCommit-v7.req.bin (102 bytes) */
-static const uint8_t KCAT_OC_V7[] = {
-    0x00, 0x08, 0x00, 0x07, 0x00, 0x00, 0x00, 0x08, 0x00, 0x07, 0x72, 0x64,
-    0x6b, 0x61, 0x66, 0x6b, 0x61, 0x00, 0x0a, 0x6b, 0x63, 0x61, 0x74, 0x2d,
-    0x67, 0x72, 0x6f, 0x75, 0x70, 0x00, 0x00, 0x00, 0x02, 0x00, 0x0e, 0x30,
-    0x78, 0x37, 0x66, 0x64, 0x33, 0x33, 0x34, 0x30, 0x30, 0x33, 0x36, 0x32,
-    0x30, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01, 0x00, 0x05, 0x74, 0x6f, 0x70,
-    0x69, 0x63, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,
-    0xff, 0xff, 0xff, 0xff, 0x00, 0x00,
-};
-/* kafka-python/013-OffsetCommit-v2.req.bin (116 bytes) */
-static const uint8_t KP_OC_V2[] = {
-    0x00, 0x08, 0x00, 0x02, 0x00, 0x00, 0x00, 0x04, 0x00, 0x0b, 0x6b, 0x70,
-    0x2d, 0x63, 0x6f, 0x6e, 0x73, 0x75, 0x6d, 0x65, 0x72, 0x00, 0x08, 0x6b,
-    0x70, 0x2d, 0x67, 0x72, 0x6f, 0x75, 0x70, 0x00, 0x00, 0x00, 0x02, 0x00,
-    0x0e, 0x30, 0x78, 0x37, 0x66, 0x34, 0x34, 0x64, 0x63, 0x30, 0x30, 0x33,
-    0x32, 0x33, 0x30, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
-    0x00, 0x00, 0x01, 0x00, 0x05, 0x74, 0x6f, 0x70, 0x69, 0x63, 0x00, 0x00,
-    0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00,
-};
-/* kafkajs/010-OffsetCommit-v5.req.bin (73 bytes) */
-static const uint8_t KJS_OC_V5[] = {
-    0x00, 0x08, 0x00, 0x05, 0x00, 0x00, 0x00, 0x08, 0x00, 0x03, 0x6b, 0x6a,
-    0x73, 0x00, 0x09, 0x6b, 0x6a, 0x73, 0x2d, 0x67, 0x72, 0x6f, 0x75, 0x70,
-    0x00, 0x00, 0x00, 0x02, 0x00, 0x0e, 0x30, 0x78, 0x37, 0x66, 0x30, 0x61,
-    0x30, 0x34, 0x30, 0x30, 0x32, 0x65, 0x31, 0x30, 0x00, 0x00, 0x00, 0x01,
-    0x00, 0x05, 0x74, 0x6f, 0x70, 0x69, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00,
-    0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xff,
-    0xff,
-};
 
 #define ID_MAX 128
 
@@ -66,11 +29,11 @@ static void expect_commit(const char *group, const char *topic, const int32_t *p
 static void want_topic(kl_reader_t *r, const char *topic, const int32_t *partitions,
                        const kl_err_t *errors, int32_t n)
 {
-    gf_want_str(r, topic);                                  /* name */
-    gf_want_i32(r, n);                                      /* partitions */
+    hf_want_str(r, topic);                                  /* name */
+    hf_want_i32(r, n);                                      /* partitions */
     for (int32_t i = 0; i < n; i++) {
-        gf_want_i32(r, partitions[i]);                      /* partition_index */
-        gf_want_i16(r, errors[i]);                          /* error_code */
+        hf_want_i32(r, partitions[i]);                      /* partition_index */
+        hf_want_i16(r, errors[i]);                          /* error_code */
     }
 }
 
@@ -84,25 +47,25 @@ static void test_fixtures_illegal_generation(void **state)
     const kl_err_t ig[] = { KL_ERR_ILLEGAL_GENERATION, KL_ERR_ILLEGAL_GENERATION,
                             KL_ERR_ILLEGAL_GENERATION };
 
-    assert_int_equal(gf_run(e, offset_commit_handle, KCAT_OC_V7, sizeof KCAT_OC_V7),
-                     KL_REPLY_SEND);
-    gf_want_i32(&e->resp, 0);                               /* throttle_time_ms (v3+) */
-    gf_want_i32(&e->resp, 1);                               /* topics */
+    assert_int_equal(gf_run(e, offset_commit_handle, KCAT_015_OFFSET_COMMIT_V7_REQ,
+                            sizeof KCAT_015_OFFSET_COMMIT_V7_REQ), KL_REPLY_SEND);
+    hf_want_i32(&e->resp, 0);                               /* throttle_time_ms (v3+) */
+    hf_want_i32(&e->resp, 1);                               /* topics */
     want_topic(&e->resp, "topic", (const int32_t[]){ 0, 1 }, ig, 2);
-    gf_want_end(&e->resp);
+    hf_want_end(&e->resp);
 
-    assert_int_equal(gf_run(e, offset_commit_handle, KP_OC_V2, sizeof KP_OC_V2),
-                     KL_REPLY_SEND);
-    gf_want_i32(&e->resp, 1);                               /* topics (no throttle in v2) */
+    assert_int_equal(gf_run(e, offset_commit_handle, KPY_013_OFFSET_COMMIT_V2_REQ,
+                            sizeof KPY_013_OFFSET_COMMIT_V2_REQ), KL_REPLY_SEND);
+    hf_want_i32(&e->resp, 1);                               /* topics (no throttle in v2) */
     want_topic(&e->resp, "topic", (const int32_t[]){ 0, 1, 2 }, ig, 3);
-    gf_want_end(&e->resp);
+    hf_want_end(&e->resp);
 
-    assert_int_equal(gf_run(e, offset_commit_handle, KJS_OC_V5, sizeof KJS_OC_V5),
-                     KL_REPLY_SEND);
-    gf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
-    gf_want_i32(&e->resp, 1);                               /* topics */
+    assert_int_equal(gf_run(e, offset_commit_handle, KJS_010_OFFSET_COMMIT_V5_REQ,
+                            sizeof KJS_010_OFFSET_COMMIT_V5_REQ), KL_REPLY_SEND);
+    hf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
+    hf_want_i32(&e->resp, 1);                               /* topics */
     want_topic(&e->resp, "topic", (const int32_t[]){ 2 }, ig, 1);
-    gf_want_end(&e->resp);
+    hf_want_end(&e->resp);
     gf_free(e);
 }
 
@@ -134,12 +97,12 @@ static void test_v0_simple_commit_with_unknown_partitions(void **state)
                   KL_OK);
     assert_int_equal(gf_run(e, offset_commit_handle, w.buf, w.len), KL_REPLY_SEND);
     wr_free(&w);
-    gf_want_i32(&e->resp, 2);                               /* topics */
+    hf_want_i32(&e->resp, 2);                               /* topics */
     want_topic(&e->resp, "topic", (const int32_t[]){ 0, 7 },
                (const kl_err_t[]){ KL_OK, KL_ERR_UNKNOWN_TOPIC_OR_PARTITION }, 2);
     want_topic(&e->resp, "nope", (const int32_t[]){ 0 },
                (const kl_err_t[]){ KL_ERR_UNKNOWN_TOPIC_OR_PARTITION }, 1);
-    gf_want_end(&e->resp);
+    hf_want_end(&e->resp);
 
     coord_offset_t off;
     assert_int_equal(coord_fetch_offset(&e->coord, "simple", "topic", 0, &off), KL_OK);
@@ -184,10 +147,10 @@ static void test_member_commit_every_version(void **state)
                       KL_OK);
         assert_int_equal(gf_run(e, offset_commit_handle, w.buf, w.len), KL_REPLY_SEND);
         wr_free(&w);
-        if (v >= 3) gf_want_i32(&e->resp, 0);               /* throttle_time_ms */
-        gf_want_i32(&e->resp, 1);                           /* topics */
+        if (v >= 3) hf_want_i32(&e->resp, 0);               /* throttle_time_ms */
+        hf_want_i32(&e->resp, 1);                           /* topics */
         want_topic(&e->resp, "topic", (const int32_t[]){ 0, 1 }, ok, 2);
-        gf_want_end(&e->resp);
+        hf_want_end(&e->resp);
     }
     gf_free(e);
 }
@@ -206,11 +169,11 @@ static void test_store_error_on_every_partition(void **state)
                   KL_ERR_KAFKA_STORAGE_ERROR);
     assert_int_equal(gf_run(e, offset_commit_handle, w.buf, w.len), KL_REPLY_SEND);
     wr_free(&w);
-    gf_want_i32(&e->resp, 0);
-    gf_want_i32(&e->resp, 1);
+    hf_want_i32(&e->resp, 0);
+    hf_want_i32(&e->resp, 1);
     want_topic(&e->resp, "topic", (const int32_t[]){ 0, 1 },
                (const kl_err_t[]){ KL_ERR_KAFKA_STORAGE_ERROR, KL_ERR_KAFKA_STORAGE_ERROR }, 2);
-    gf_want_end(&e->resp);
+    hf_want_end(&e->resp);
     gf_free(e);
 }
 
@@ -219,13 +182,13 @@ static void test_truncated_requests_close(void **state)
     (void)state;
     gf_env_t *e = gf_new();
     gf_add_topic(e, "topic", 3);
-    gf_expect_close_on_every_cut(e, offset_commit_handle, KCAT_OC_V7, sizeof KCAT_OC_V7,
-                                 gf_body_at(KCAT_OC_V7));
-    gf_expect_close_on_every_cut(e, offset_commit_handle, KP_OC_V2, sizeof KP_OC_V2,
-                                 gf_body_at(KP_OC_V2));
+    gf_expect_close_on_every_cut(e, offset_commit_handle, KCAT_015_OFFSET_COMMIT_V7_REQ,
+                                 sizeof KCAT_015_OFFSET_COMMIT_V7_REQ);
+    gf_expect_close_on_every_cut(e, offset_commit_handle, KPY_013_OFFSET_COMMIT_V2_REQ,
+                                 sizeof KPY_013_OFFSET_COMMIT_V2_REQ);
     kl_writer_t w;
     member_commit_frame(&w, 1, "m");                        /* v1: commit_timestamp */
-    gf_expect_close_on_every_cut(e, offset_commit_handle, w.buf, w.len, gf_body_at(w.buf));
+    gf_expect_close_on_every_cut(e, offset_commit_handle, w.buf, w.len);
     wr_free(&w);
     gf_free(e);
 }

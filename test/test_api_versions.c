@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "infrastructure/protocol/api.h"
+#include "test/fixtures/client_frames.h"
 
 /* Weak stand-ins for the handlers other modules implement (see test_dispatch.c). */
 #define STUB(fn) __attribute__((weak)) kl_reply_t fn(kl_request_t *q, kl_reader_t *b, \
@@ -23,23 +24,6 @@ STUB(produce_handle)
 STUB(fetch_handle)
 STUB(list_offsets_handle)
 STUB(create_topics_handle)
-
-/* /work/shared/fixtures/kcat/001-ApiVersions-v3.req.bin (36 bytes). */
-static const uint8_t kcat_v3[] = {
-    0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x07, 'r', 'd', 'k', 'a',
-    'f', 'k', 'a', 0x00, 0x0b, 'l', 'i', 'b', 'r', 'd', 'k', 'a', 'f', 'k', 'a', 0x06,
-    '2', '.', '0', '.', '2', 0x00,
-};
-/* /work/shared/fixtures/kafkajs/001-ApiVersions-v2.req.bin (13 bytes). */
-static const uint8_t kafkajs_v2[] = {
-    0x00, 0x12, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 'k', 'j', 's',
-};
-/* /work/shared/fixtures/kafka-python/001-ApiVersions-v0.req.bin (33 bytes). */
-static const uint8_t kafka_python_v0[] = {
-    0x00, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x17, 'k', 'a', 'f', 'k',
-    'a', '-', 'p', 'y', 't', 'h', 'o', 'n', '-', 'p', 'r', 'o', 'd', 'u', 'c', 'e',
-    'r', '-', '1',
-};
 
 /* ---- helpers -------------------------------------------------------------------- */
 
@@ -114,7 +98,8 @@ static void assert_frame_header(fixture_t *f, kl_reader_t *r, int32_t correlatio
 static void test_kcat_v3(void **state)
 {
     fixture_t *f = *state;
-    assert_int_equal(dispatch(f, kcat_v3, sizeof kcat_v3), KL_REPLY_SEND);
+    assert_int_equal(dispatch(f, KCAT_001_API_VERSIONS_V3_REQ,
+                              sizeof KCAT_001_API_VERSIONS_V3_REQ), KL_REPLY_SEND);
     assert_true(f->req.flexible);
     kl_reader_t r;
     assert_frame_header(f, &r, 1);
@@ -133,7 +118,8 @@ static void test_kcat_v3(void **state)
 static void test_kafkajs_v2(void **state)
 {
     fixture_t *f = *state;
-    assert_int_equal(dispatch(f, kafkajs_v2, sizeof kafkajs_v2), KL_REPLY_SEND);
+    assert_int_equal(dispatch(f, KJS_001_API_VERSIONS_V2_REQ,
+                              sizeof KJS_001_API_VERSIONS_V2_REQ), KL_REPLY_SEND);
     assert_false(f->req.flexible);
     kl_reader_t r;
     assert_frame_header(f, &r, 0);
@@ -146,7 +132,8 @@ static void test_kafkajs_v2(void **state)
 static void test_kafka_python_v0(void **state)
 {
     fixture_t *f = *state;
-    assert_int_equal(dispatch(f, kafka_python_v0, sizeof kafka_python_v0), KL_REPLY_SEND);
+    assert_int_equal(dispatch(f, KPY_001_API_VERSIONS_V0_REQ,
+                              sizeof KPY_001_API_VERSIONS_V0_REQ), KL_REPLY_SEND);
     kl_reader_t r;
     assert_frame_header(f, &r, 1);
     assert_table_body(&r, 0);                             /* no throttle in v0 */
@@ -161,8 +148,8 @@ static void test_kafka_python_v0(void **state)
 static void test_v1_has_throttle(void **state)
 {
     fixture_t *f = *state;
-    uint8_t req[sizeof kafkajs_v2];
-    memcpy(req, kafkajs_v2, sizeof req);
+    uint8_t req[sizeof KJS_001_API_VERSIONS_V2_REQ];
+    memcpy(req, KJS_001_API_VERSIONS_V2_REQ, sizeof req);
     req[3] = 1;
     assert_int_equal(dispatch(f, req, sizeof req), KL_REPLY_SEND);
     kl_reader_t r;
@@ -173,8 +160,8 @@ static void test_v1_has_throttle(void **state)
 static void test_unsupported_version_4(void **state)
 {
     fixture_t *f = *state;
-    uint8_t req[sizeof kcat_v3];
-    memcpy(req, kcat_v3, sizeof req);
+    uint8_t req[sizeof KCAT_001_API_VERSIONS_V3_REQ];
+    memcpy(req, KCAT_001_API_VERSIONS_V3_REQ, sizeof req);
     req[3] = 4;
     assert_int_equal(dispatch(f, req, sizeof req), KL_REPLY_SEND);
     kl_reader_t r;
@@ -195,8 +182,8 @@ static void test_unsupported_version_4(void **state)
 static void test_unknown_api_key_999_closes(void **state)
 {
     fixture_t *f = *state;
-    uint8_t req[sizeof kafkajs_v2];
-    memcpy(req, kafkajs_v2, sizeof req);
+    uint8_t req[sizeof KJS_001_API_VERSIONS_V2_REQ];
+    memcpy(req, KJS_001_API_VERSIONS_V2_REQ, sizeof req);
     req[0] = 0x03;
     req[1] = 0xe7;
     assert_int_equal(dispatch(f, req, sizeof req), KL_REPLY_CLOSE);
@@ -207,7 +194,7 @@ static void test_truncated_header_closes(void **state)
 {
     fixture_t *f = *state;
     for (size_t cut = 0; cut < 18; cut++) {                /* header v2 is 18 bytes */
-        assert_int_equal(dispatch(f, kcat_v3, cut), KL_REPLY_CLOSE);
+        assert_int_equal(dispatch(f, KCAT_001_API_VERSIONS_V3_REQ, cut), KL_REPLY_CLOSE);
         assert_int_equal(f->out.len, 0);
     }
 }
@@ -215,8 +202,8 @@ static void test_truncated_header_closes(void **state)
 static void test_truncated_v3_body_closes(void **state)
 {
     fixture_t *f = *state;
-    for (size_t cut = 18; cut < sizeof kcat_v3; cut++) {
-        assert_int_equal(dispatch(f, kcat_v3, cut), KL_REPLY_CLOSE);
+    for (size_t cut = 18; cut < sizeof KCAT_001_API_VERSIONS_V3_REQ; cut++) {
+        assert_int_equal(dispatch(f, KCAT_001_API_VERSIONS_V3_REQ, cut), KL_REPLY_CLOSE);
         assert_int_equal(f->out.len, 0);
     }
 }

@@ -1,9 +1,12 @@
 /*
  * test/mocks/group_fixture.h — shared setup for the consumer-group handler tests
  * (test/test_api_find_coordinator.c … test_api_delete_groups.c): a broker, a real
- * group coordinator, a request as dispatch would hand it over, and response readers.
+ * group coordinator, a request as dispatch would hand it over, request builders. Built
+ * on test/mocks/handler_fixture.h: a request runs through its hf_run_request, and the
+ * responses are read with its hf_want_* helpers.
  * Layer: test support. May touch: application/ (broker, group_coordinator),
- * infrastructure/protocol/api.h, test/mocks/ (log store, offset store), cmocka.
+ * infrastructure/protocol/api.h, test/mocks/ (handler fixture, log store, offset
+ * store), cmocka.
  * Static inline helpers only (no .c file): every test binary gets its own copy.
  *
  * What is real and what is fake, and why:
@@ -21,25 +24,14 @@
 #ifndef KL_TEST_MOCKS_GROUP_FIXTURE_H
 #define KL_TEST_MOCKS_GROUP_FIXTURE_H
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
 
-#include "application/broker.h"
 #include "application/group_coordinator.h"
-#include "infrastructure/protocol/api.h"
-#include "test/mocks/mock_log_store.h"
+#include "test/mocks/handler_fixture.h"
 #include "test/mocks/mock_offset_store.h"
 
-#define GF_NODE_ID 1
-#define GF_HOST "broker.test"
+#define GF_HOST "broker.test"        /* the broker's address (HF_NODE_ID is its id) */
 #define GF_PORT 19092
-#define GF_FAKE_HDR 0x4b4c4d4dU      /* bytes dispatch would have written before the body */
 #define GF_T0 1700000000000LL        /* the coordinator's wall clock at the start */
 
 typedef struct gf_env {
@@ -72,17 +64,13 @@ static inline void gf_member_id(char *dst, size_t cap, const char *prefix, uint6
 
 /* ---- life cycle ------------------------------------------------------------------- */
 
+/* hf_broker_config() at GF_HOST:GF_PORT, cluster "klamm-test", no auto-creation. */
 static inline kl_broker_config_t gf_broker_config(void)
 {
-    kl_broker_config_t c;
-    memset(&c, 0, sizeof c);
-    c.node_id = GF_NODE_ID;
+    kl_broker_config_t c = hf_broker_config();
     strcpy(c.advertised_host, GF_HOST);
     c.advertised_port = GF_PORT;
-    c.num_partitions = 3;
-    c.default_replication_factor = 1;
     c.auto_create_topics = false;
-    c.message_max_bytes = 1048588;
     strcpy(c.cluster_id, "klamm-test");
     return c;
 }
@@ -111,10 +99,8 @@ static inline gf_env_t *gf_new_delay(int32_t initial_delay_ms)
 
 static inline gf_env_t *gf_new(void) { return gf_new_delay(0); }
 
-/* Mock-store log handles: distinct, non-NULL, in opening order. */
-static inline void *gf_log(int32_t i) { return (void *)(uintptr_t)(0x1000 + i); }
-
-/* Register a topic as if it had been loaded from disk (one open per partition). */
+/* Register a topic as if it had been loaded from disk (one open per partition, with
+ * the log handles hf_log(e->logs), hf_log(e->logs + 1)…). */
 static inline void gf_add_topic(gf_env_t *e, const char *name, int32_t partitions)
 {
     kl_topic_meta_t meta;
@@ -123,7 +109,7 @@ static inline void gf_add_topic(gf_env_t *e, const char *name, int32_t partition
     meta.partition_count = partitions;
     meta.replication_factor = 1;
     for (int32_t i = 0; i < partitions; i++)
-        mock_log_store_expect_open(name, i, gf_log(e->logs + i), 0, 0, KL_OK);
+        mock_log_store_expect_open(name, i, hf_log(e->logs + i), 0, 0, KL_OK);
     kl_topic_t *t = NULL;
     assert_int_equal(broker_add_topic(&e->broker, &meta, &t), KL_OK);
     e->logs += partitions;
@@ -133,7 +119,7 @@ static inline void gf_free(gf_env_t *e)
 {
     coord_close(&e->coord);
     for (int32_t i = 0; i < e->logs; i++)        /* broker_close: topics in creation order */
-        mock_log_store_expect_close(gf_log(i));
+        mock_log_store_expect_close(hf_log(i));
     broker_close(&e->broker);
     wr_free(&e->out);
     free(e);
@@ -142,43 +128,21 @@ static inline void gf_free(gf_env_t *e)
 /* ---- running a handler --------------------------------------------------------------- */
 
 /* One attempt of `h` on a whole request frame (header v1 + body), as dispatch and the
- * server would make it: the header is decoded here by hand (request_header.c owns
- * that), `out` already holds 8 bytes the handler must leave alone, `cookie` is the
- * park_cookie of a retry (0 on a first attempt). e->resp then reads the body. */
+ * server would make it (hf_run_request), at e->mono_ms, with the coordinator; `cookie`
+ * is the park_cookie of a retry (0 on a first attempt). e->resp then reads the body. */
 static inline kl_reply_t gf_attempt(gf_env_t *e, kl_api_handler_fn h, const uint8_t *frame,
                                     size_t len, int64_t cookie, bool final_attempt)
 {
-    assert_true(len <= sizeof e->frame);
-    memcpy(e->frame, frame, len);
-    kl_reader_t r;
-    rd_init(&r, e->frame, len);
-    memset(&e->req, 0, sizeof e->req);
-    e->req.broker = &e->broker;
-    e->req.coord = &e->coord;
-    e->req.header.api_key = rd_i16(&r);
-    e->req.header.api_version = rd_i16(&r);
-    e->req.header.correlation_id = rd_i32(&r);
-    e->req.header.client_id = rd_nullable_string(&r);
-    assert_true(rd_ok(&r));
-    e->req.now_ms = e->mono_ms;
-    e->req.first_attempt_ms = e->mono_ms;
-    e->req.final_attempt = final_attempt;
-    e->req.park_until_ms = -1;
-    e->req.park_cookie = cookie;
-    kl_reader_t body;
-    rd_init(&body, e->frame + r.pos, len - r.pos);
-
-    wr_reset(&e->out);
-    wr_u32(&e->out, GF_FAKE_HDR);
-    wr_i32(&e->out, e->req.header.correlation_id);
-    kl_reply_t reply = h(&e->req, &body, &e->out);
-    assert_true(wr_ok(&e->out));
-    assert_true(e->out.len >= 8);
-    kl_reader_t hdr;
-    rd_init(&hdr, e->out.buf, 8);
-    assert_int_equal(rd_u32(&hdr), GF_FAKE_HDR);
-    assert_int_equal(rd_i32(&hdr), e->req.header.correlation_id);
-    rd_init(&e->resp, e->out.buf + 8, e->out.len - 8);
+    kl_request_t base;
+    memset(&base, 0, sizeof base);
+    base.broker = &e->broker;
+    base.coord = &e->coord;
+    base.now_ms = e->mono_ms;
+    base.first_attempt_ms = e->mono_ms;
+    base.final_attempt = final_attempt;
+    base.park_cookie = cookie;
+    kl_reply_t reply = hf_run_request(h, &base, frame, len, e->frame, sizeof e->frame,
+                                      &e->req, &e->out, &e->resp);
     if (reply != KL_REPLY_SEND)          /* parked or closed: nothing may be written */
         assert_int_equal(e->out.len, 8);
     return reply;
@@ -190,22 +154,21 @@ static inline kl_reply_t gf_run(gf_env_t *e, kl_api_handler_fn h, const uint8_t 
     return gf_attempt(e, h, frame, len, 0, false);
 }
 
-/* Every strict prefix of the body is a truncated request: the handler must close the
- * connection and write nothing (and, the store mocks failing on any unexpected call,
- * change nothing durable). `body_at` is where the body starts in `frame`. */
-static inline void gf_expect_close_on_every_cut(gf_env_t *e, kl_api_handler_fn h,
-                                                const uint8_t *frame, size_t len,
-                                                size_t body_at)
-{
-    for (size_t cut = body_at; cut < len; cut++)
-        assert_int_equal(gf_run(e, h, frame, cut), KL_REPLY_CLOSE);
-}
-
 /* Where the body starts: after int16 key, int16 version, int32 correlation id and the
  * client id string of header v1. */
 static inline size_t gf_body_at(const uint8_t *frame)
 {
     return 10 + (size_t)(((unsigned)frame[8] << 8) | frame[9]);
+}
+
+/* Every strict prefix of the body (from gf_body_at(frame) on) is a truncated request:
+ * the handler must close the connection and write nothing (and, the store mocks
+ * failing on any unexpected call, change nothing durable). */
+static inline void gf_expect_close_on_every_cut(gf_env_t *e, kl_api_handler_fn h,
+                                                const uint8_t *frame, size_t len)
+{
+    for (size_t cut = gf_body_at(frame); cut < len; cut++)
+        assert_int_equal(gf_run(e, h, frame, cut), KL_REPLY_CLOSE);
 }
 
 /* ---- building requests ------------------------------------------------------------------ */
@@ -276,26 +239,7 @@ static inline void gf_sync_frame(kl_writer_t *w, int16_t version, const char *gr
 
 /* ---- reading responses -------------------------------------------------------------------- */
 
-static inline void gf_want_i8(kl_reader_t *r, int8_t v) { assert_int_equal(rd_i8(r), v); }
-static inline void gf_want_i16(kl_reader_t *r, int16_t v) { assert_int_equal(rd_i16(r), v); }
-static inline void gf_want_i32(kl_reader_t *r, int32_t v) { assert_int_equal(rd_i32(r), v); }
-static inline void gf_want_i64(kl_reader_t *r, int64_t v) { assert_int_equal(rd_i64(r), v); }
-
-static inline void gf_want_str(kl_reader_t *r, const char *s)
-{
-    kl_str_t got = rd_nullable_string(r);
-    assert_true(rd_ok(r));
-    assert_non_null(got.ptr);
-    assert_int_equal(got.len, (int32_t)strlen(s));
-    assert_memory_equal(got.ptr, s, strlen(s));
-}
-
-static inline void gf_want_null_str(kl_reader_t *r)
-{
-    kl_str_t got = rd_nullable_string(r);
-    assert_true(rd_ok(r));
-    assert_int_equal(got.len, -1);
-}
+/* Fields, strings and the end: hf_want_* (test/mocks/handler_fixture.h). */
 
 static inline void gf_want_bytes(kl_reader_t *r, const void *p, size_t n)
 {
@@ -314,13 +258,23 @@ static inline void gf_read_str(kl_reader_t *r, char *dst, size_t cap)
     assert_true(kl_str_copy(got, dst, cap));
 }
 
-static inline void gf_want_end(kl_reader_t *r)
-{
-    assert_true(rd_ok(r));
-    assert_int_equal(rd_remaining(r), 0);
-}
-
 /* ---- a group ready to use ------------------------------------------------------------ */
+
+/* Commit one offset through the coordinator as OffsetCommit would (a simple commit,
+ * generation -1), expecting it to reach the offset store. A group that did not exist
+ * is created Empty, holding only offsets. */
+static inline void gf_commit_offset(gf_env_t *e, const char *group, const char *topic,
+                                    int32_t partition, int64_t offset, const char *metadata)
+{
+    expect_string(mock_offset_store_commit, group_id, group);
+    expect_value(mock_offset_store_commit, count, 1);
+    expect_string(mock_offset_store_commit, topic, topic);
+    expect_value(mock_offset_store_commit, partition, partition);
+    expect_value(mock_offset_store_commit, offset, offset);
+    will_return(mock_offset_store_commit, KL_OK);
+    kl_offset_commit_t c = { topic, partition, offset, metadata };
+    assert_int_equal(coord_commit_offsets(&e->coord, group, -1, "", NULL, &c, 1), KL_OK);
+}
 
 /* Make `client_id` the only member of `group`, Stable in generation 1 with assignment
  * "A" (needs a coordinator with no initial delay): JoinGroup v2 (one step, no KIP-394)
@@ -332,9 +286,9 @@ static inline void gf_stable_member(gf_env_t *e, const char *group, const char *
     gf_join_frame(&w, 2, client_id, group, "", NULL);
     assert_int_equal(gf_run(e, join_group_handle, w.buf, w.len), KL_REPLY_SEND);
     wr_free(&w);
-    gf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
-    gf_want_i16(&e->resp, KL_OK);                           /* error_code */
-    gf_want_i32(&e->resp, 1);                               /* generation_id */
+    hf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
+    hf_want_i16(&e->resp, KL_OK);                           /* error_code */
+    hf_want_i32(&e->resp, 1);                               /* generation_id */
     (void)rd_string(&e->resp);                              /* protocol_name */
     (void)rd_string(&e->resp);                              /* leader */
     gf_read_str(&e->resp, member, cap);                     /* member_id */
@@ -344,10 +298,10 @@ static inline void gf_stable_member(gf_env_t *e, const char *group, const char *
     gf_sync_frame(&w, 1, group, 1, member, members, assignments, 1);
     assert_int_equal(gf_run(e, sync_group_handle, w.buf, w.len), KL_REPLY_SEND);
     wr_free(&w);
-    gf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
-    gf_want_i16(&e->resp, KL_OK);                           /* error_code */
+    hf_want_i32(&e->resp, 0);                               /* throttle_time_ms */
+    hf_want_i16(&e->resp, KL_OK);                           /* error_code */
     gf_want_bytes(&e->resp, "A", 1);                        /* assignment */
-    gf_want_end(&e->resp);
+    hf_want_end(&e->resp);
 }
 
 #endif

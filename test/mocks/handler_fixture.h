@@ -19,7 +19,7 @@
  *  - the request header is decoded here by hand (request_header.c owns that and is
  *    tested there), and the response starts after 8 bytes dispatch would have written.
  *
- * The consumer-group handler tests have their own, with a real group coordinator:
+ * The consumer-group handler tests build on this one with a real group coordinator:
  * test/mocks/group_fixture.h.
  */
 #ifndef KL_TEST_MOCKS_HANDLER_FIXTURE_H
@@ -131,6 +131,44 @@ static inline void hf_free(hf_env_t *e)
 
 /* ---- running a handler ------------------------------------------------------------- */
 
+/* The work of hf_run_at, for a fixture with an environment of its own
+ * (test/mocks/group_fixture.h): copy `frame` into `copy`, make `*req` = `*base` plus the
+ * header decoded from the frame and park_until_ms -1, run `h` with `out` already holding
+ * the 8 bytes it must leave alone, and point `resp` at the body it wrote. `base` brings
+ * what a header does not say: broker, coordinator, attempt times, park cookie. */
+static inline kl_reply_t hf_run_request(kl_api_handler_fn h, const kl_request_t *base,
+                                        const uint8_t *frame, size_t len, uint8_t *copy,
+                                        size_t copy_cap, kl_request_t *req,
+                                        kl_writer_t *out, kl_reader_t *resp)
+{
+    assert_true(len <= copy_cap);
+    memcpy(copy, frame, len);
+    kl_reader_t r;
+    rd_init(&r, copy, len);
+    *req = *base;
+    req->header.api_key = rd_i16(&r);
+    req->header.api_version = rd_i16(&r);
+    req->header.correlation_id = rd_i32(&r);
+    req->header.client_id = rd_nullable_string(&r);
+    assert_true(rd_ok(&r));
+    req->park_until_ms = -1;
+    kl_reader_t body;
+    rd_init(&body, copy + r.pos, len - r.pos);
+
+    wr_reset(out);
+    wr_u32(out, HF_FAKE_HDR);
+    wr_i32(out, req->header.correlation_id);
+    kl_reply_t reply = h(req, &body, out);
+    assert_true(wr_ok(out));
+    assert_true(out->len >= 8);
+    kl_reader_t hdr;
+    rd_init(&hdr, out->buf, 8);
+    assert_int_equal(rd_u32(&hdr), HF_FAKE_HDR);
+    assert_int_equal(rd_i32(&hdr), req->header.correlation_id);
+    rd_init(resp, out->buf + 8, out->len - 8);
+    return reply;
+}
+
 /* Run `h` on a whole request frame (header v1 + body), as dispatch would: `out` already
  * holds 8 bytes the handler must leave alone. Returns the handler's reply; e->resp
  * then reads the body the handler wrote. */
@@ -138,36 +176,14 @@ static inline kl_reply_t hf_run_at(hf_env_t *e, kl_api_handler_fn h, const uint8
                                    size_t len, int64_t now_ms, int64_t first_ms,
                                    bool final_attempt)
 {
-    assert_true(len <= sizeof e->frame);
-    memcpy(e->frame, frame, len);
-    kl_reader_t r;
-    rd_init(&r, e->frame, len);
-    memset(&e->req, 0, sizeof e->req);
-    e->req.broker = &e->broker;
-    e->req.header.api_key = rd_i16(&r);
-    e->req.header.api_version = rd_i16(&r);
-    e->req.header.correlation_id = rd_i32(&r);
-    e->req.header.client_id = rd_nullable_string(&r);
-    assert_true(rd_ok(&r));
-    e->req.now_ms = now_ms;
-    e->req.first_attempt_ms = first_ms;
-    e->req.final_attempt = final_attempt;
-    e->req.park_until_ms = -1;
-    kl_reader_t body;
-    rd_init(&body, e->frame + r.pos, len - r.pos);
-
-    wr_reset(&e->out);
-    wr_u32(&e->out, HF_FAKE_HDR);
-    wr_i32(&e->out, e->req.header.correlation_id);
-    kl_reply_t reply = h(&e->req, &body, &e->out);
-    assert_true(wr_ok(&e->out));
-    assert_true(e->out.len >= 8);
-    kl_reader_t hdr;
-    rd_init(&hdr, e->out.buf, 8);
-    assert_int_equal(rd_u32(&hdr), HF_FAKE_HDR);
-    assert_int_equal(rd_i32(&hdr), e->req.header.correlation_id);
-    rd_init(&e->resp, e->out.buf + 8, e->out.len - 8);
-    return reply;
+    kl_request_t base;
+    memset(&base, 0, sizeof base);
+    base.broker = &e->broker;
+    base.now_ms = now_ms;
+    base.first_attempt_ms = first_ms;
+    base.final_attempt = final_attempt;
+    return hf_run_request(h, &base, frame, len, e->frame, sizeof e->frame, &e->req,
+                          &e->out, &e->resp);
 }
 
 /* The first attempt, at time 1000 ms. */
