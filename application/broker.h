@@ -23,6 +23,10 @@ typedef struct kl_broker_config {
     int16_t default_replication_factor;  /* default.replication.factor: 1 */
     bool auto_create_topics;             /* auto.create.topics.enable */
     int32_t message_max_bytes;           /* message.max.bytes: largest batch accepted */
+    int64_t retention_ms;                /* log.retention.ms (or .minutes, .hours): a topic's
+                                            retention.ms default; -1 = keep forever */
+    int64_t retention_bytes;             /* log.retention.bytes: retention.bytes default;
+                                            -1 = no size limit */
     char cluster_id[64];                 /* Metadata v2+ cluster_id */
 } kl_broker_config_t;
 

@@ -14,6 +14,7 @@
 
 #include "domain/error.h"
 #include "domain/partition.h"
+#include "domain/retention.h"
 #include "domain/topic.h"
 
 /* Where a read puts its bytes: the caller's buffer grows by `n` and the store fills it.
@@ -54,6 +55,18 @@ typedef struct kl_log_store {
      * *offset_out = -1 when none. */
     kl_err_t (*offset_for_timestamp)(void *self, void *log, int64_t timestamp,
                                      int64_t *offset_out, int64_t *timestamp_out);
+    /* Retention's view of the log: its segments, oldest first (the last one active),
+     * into segs[0 .. min(cap, total)); *count_out = total, so a caller whose array was
+     * too small learns how large to make it. A segment without records reports its
+     * file's last-modified time as largest_timestamp (Kafka's LogSegment.largestTimestamp). */
+    kl_err_t (*segments)(void *self, void *log, kl_segment_info_t *segs, size_t cap,
+                         size_t *count_out);
+    /* Retention's deletion: every segment whose offsets all lie below `offset` (its base
+     * is below it and so is the next segment's base), oldest first, never the active
+     * one. *log_start_out = the log start offset afterwards (the first kept segment's
+     * base), also when the deletion stopped early on an error. */
+    kl_err_t (*delete_segments_before)(void *self, void *log, int64_t offset,
+                                       int64_t *log_start_out);
 } kl_log_store_t;
 
 /* Wall-clock time in milliseconds since the epoch (record timestamps, timeouts). */

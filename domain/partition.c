@@ -27,3 +27,14 @@ int64_t partition_advance(kl_partition_offsets_t *offs, int64_t record_count)
     offs->high_watermark = offs->log_end;
     return base;
 }
+
+kl_err_t partition_move_log_start(kl_partition_offsets_t *offs, int64_t new_start)
+{
+    /* Kafka refuses to increment the log start offset beyond the high watermark: the
+     * records up to it are the ones a consumer may already have been told exist. */
+    if (new_start > offs->high_watermark)
+        return KL_ERR_OFFSET_OUT_OF_RANGE;
+    if (new_start > offs->log_start)
+        offs->log_start = new_start;
+    return KL_OK;
+}

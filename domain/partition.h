@@ -30,4 +30,10 @@ kl_err_t partition_check_fetch_offset(const kl_partition_offsets_t *offs, int64_
  * move together (one replica). Returns the base offset the records were given. */
 int64_t partition_advance(kl_partition_offsets_t *offs, int64_t record_count);
 
+/* Retention deleted the segments below `new_start`: move the log start offset there.
+ * Kafka's UnifiedLog.maybeIncrementLogStartOffset: it only ever moves up (a lower value
+ * changes nothing, KL_OK), and never past the high watermark (KL_ERR_OFFSET_OUT_OF_RANGE,
+ * offsets unchanged), so log_start <= high_watermark <= log_end still holds. */
+kl_err_t partition_move_log_start(kl_partition_offsets_t *offs, int64_t new_start);
+
 #endif

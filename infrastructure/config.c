@@ -331,6 +331,69 @@ static kl_err_t config_h_flush_ms(kl_config_t *c, const char *key, const char *v
                             errbuf, errlen);
 }
 
+/* Kafka's KafkaConfig.logRetentionTimeMillis: log.retention.ms if set, else
+ * log.retention.minutes if set, else log.retention.hours; a negative result is -1
+ * (keep forever). Run after each of the three is set, so their order does not matter. */
+static void config_resolve_retention(kl_config_t *c)
+{
+    int64_t ms = c->retention_ms_set ? c->retention_ms_given
+               : c->retention_minutes_set ? c->retention_minutes_given * 60000
+               : c->retention_hours * 3600000;
+    c->broker.retention_ms = ms < 0 ? -1 : ms;
+}
+
+static kl_err_t config_h_retention_ms(kl_config_t *c, const char *key, const char *v,
+                                      char *errbuf, size_t errlen)
+{
+    /* Kafka: LONG, no lower bound (negative = forever); hours and minutes scaled to ms
+     * must fit a LONG too, which INT values always do. */
+    kl_err_t err = config_parse_i64(key, v, INT64_MIN, INT64_MAX, &c->retention_ms_given,
+                                    errbuf, errlen);
+    if (err == KL_OK) {
+        c->retention_ms_set = true;
+        config_resolve_retention(c);
+    }
+    return err;
+}
+
+static kl_err_t config_h_retention_minutes(kl_config_t *c, const char *key, const char *v,
+                                           char *errbuf, size_t errlen)
+{
+    kl_err_t err = config_parse_i64(key, v, INT32_MIN, INT32_MAX,
+                                    &c->retention_minutes_given, errbuf, errlen);
+    if (err == KL_OK) {
+        c->retention_minutes_set = true;
+        config_resolve_retention(c);
+    }
+    return err;
+}
+
+static kl_err_t config_h_retention_hours(kl_config_t *c, const char *key, const char *v,
+                                         char *errbuf, size_t errlen)
+{
+    kl_err_t err = config_parse_i64(key, v, INT32_MIN, INT32_MAX, &c->retention_hours,
+                                    errbuf, errlen);
+    if (err == KL_OK)
+        config_resolve_retention(c);
+    return err;
+}
+
+static kl_err_t config_h_retention_bytes(kl_config_t *c, const char *key, const char *v,
+                                         char *errbuf, size_t errlen)
+{
+    /* Kafka: LONG, default -1; any negative value means no size limit. */
+    return config_parse_i64(key, v, INT64_MIN, INT64_MAX, &c->broker.retention_bytes,
+                            errbuf, errlen);
+}
+
+static kl_err_t config_h_retention_check(kl_config_t *c, const char *key, const char *v,
+                                         char *errbuf, size_t errlen)
+{
+    /* Kafka: LONG, atLeast(1). */
+    return config_parse_i64(key, v, 1, INT64_MAX, &c->retention_check_interval_ms,
+                            errbuf, errlen);
+}
+
 static kl_err_t config_h_node_id(kl_config_t *c, const char *key, const char *v,
                                  char *errbuf, size_t errlen)
 {
@@ -384,6 +447,11 @@ static const struct config_property {
     { "log.index.interval.bytes", config_h_index_interval },
     { "log.flush.interval.messages", config_h_flush_messages },
     { "log.flush.interval.ms", config_h_flush_ms },
+    { "log.retention.ms", config_h_retention_ms },
+    { "log.retention.minutes", config_h_retention_minutes },
+    { "log.retention.hours", config_h_retention_hours },
+    { "log.retention.bytes", config_h_retention_bytes },
+    { "log.retention.check.interval.ms", config_h_retention_check },
     { "node.id", config_h_node_id },
     { "broker.id", config_h_node_id },          /* the pre-KRaft name, same meaning */
     { "klamm.log.level", config_h_log_level },
@@ -414,6 +482,12 @@ void config_defaults(kl_config_t *c)
      * these when a crash of the machine (not just the process) must lose nothing. */
     c->storage.flush_interval_messages = INT64_MAX;
     c->storage.flush_interval_ms = -1;
+    /* Kafka: log.retention.hours=168 (7 days), log.retention.bytes=-1 (no size limit),
+     * checked every 5 minutes. */
+    c->retention_hours = 168;
+    config_resolve_retention(c);                      /* 604800000 ms */
+    c->broker.retention_bytes = -1;
+    c->retention_check_interval_ms = 300000;
 }
 
 /* Copy `v` without leading and trailing blanks (Kafka trims typed values too). */

@@ -12,6 +12,9 @@
  *   num.partitions, default.replication.factor, auto.create.topics.enable,
  *   message.max.bytes, socket.request.max.bytes, max.connections, log.segment.bytes,
  *   log.index.interval.bytes, log.flush.interval.messages, log.flush.interval.ms,
+ *   log.retention.ms / log.retention.minutes / log.retention.hours (Kafka's precedence:
+ *   ms over minutes over hours, whatever order they are given in; negative = forever),
+ *   log.retention.bytes, log.retention.check.interval.ms,
  *   node.id (alias broker.id), klamm.log.level (error|warn|info|debug),
  *   klamm.trace (true|false: print every request and response decoded to stderr,
  *   infrastructure/protocol/trace.h; also the --trace flag).
@@ -41,6 +44,14 @@ typedef struct kl_config {
     bool trace;                           /* klamm.trace / --trace: the protocol x-ray */
     kl_broker_config_t broker;
     kl_storage_config_t storage;
+    int64_t retention_check_interval_ms;  /* log.retention.check.interval.ms */
+    /* log.retention.{ms,minutes,hours} as given; broker.retention_ms is resolved from
+     * them after each one is set (config.c:config_resolve_retention). */
+    int64_t retention_ms_given;
+    int64_t retention_minutes_given;
+    int64_t retention_hours;              /* log.retention.hours: 168 */
+    bool retention_ms_set;                /* log.retention.ms given */
+    bool retention_minutes_set;           /* log.retention.minutes given */
     bool advertised_set;                  /* advertised.listeners given explicitly */
     bool log_dirs_set;                    /* log.dirs given (then log.dir is ignored) */
 } kl_config_t;

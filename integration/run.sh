@@ -6,6 +6,7 @@
 # Each suite starts its own broker(s) on a free port with a temporary log.dirs:
 #   python/test_kafka_python.py          kafka-python 2.0.2 (Debian python3-kafka), unittest
 #   python/test_groups_kafka_python.py   the same client: consumer groups
+#   python/test_retention_kafka_python.py  the same client: log retention deletes old segments
 #   node/klamm.test.js                   KafkaJS 2.2.4, node:test
 #   node/groups.test.js                  the same client: consumer groups
 #   kcat.sh                              kcat / librdkafka 2.0.2
@@ -80,6 +81,7 @@ python_suite() {
 }
 python_suite kafka-python test_kafka_python.py
 python_suite "kafka-python groups" test_groups_kafka_python.py
+python_suite "kafka-python retention" test_retention_kafka_python.py
 
 # ---- KafkaJS --------------------------------------------------------------------------------
 # node_suite NAME FILE: run one node:test file of integration/node.

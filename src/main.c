@@ -17,6 +17,7 @@
 
 #include "application/broker.h"
 #include "application/group_coordinator.h"
+#include "application/retention_enforce.h"
 #include "infrastructure/clock.h"
 #include "infrastructure/config.h"
 #include "infrastructure/logging.h"
@@ -43,6 +44,7 @@ typedef struct klamm_app {
     offset_log_t *offsets;
     kl_broker_t broker;
     coord_t coord;              /* must not move after coord_init: lives here for good */
+    int64_t retention_due_ms;   /* tick time of the next retention run; -1 = not armed yet */
 } klamm_app_t;
 
 /* The protocol x-ray (--trace): the request as received — before a handler may rewrite
@@ -73,10 +75,36 @@ static kl_reply_t main_on_frame(void *arg, kl_request_t *req, uint8_t *frame, si
     return protocol_dispatch(req, frame, len, out);
 }
 
+/* Kafka's LogManager schedules "kafka-log-retention" every
+ * log.retention.check.interval.ms (first run after one interval here; Kafka waits a
+ * fixed 30 s). It runs on the poll thread between requests, so no read is in flight
+ * while segments are deleted. One line per run that deleted something or failed;
+ * storage logs one line per deleted segment. */
+static void main_retention_tick(klamm_app_t *app, int64_t now_ms)
+{
+    int64_t interval = app->config.retention_check_interval_ms;
+    if (app->retention_due_ms < 0)
+        app->retention_due_ms = now_ms + interval;
+    if (now_ms < app->retention_due_ms)
+        return;
+    app->retention_due_ms = now_ms + interval;
+    kl_retention_report_t r;
+    kl_err_t err = retention_enforce(&app->broker, &r);
+    if (r.segments_deleted > 0)
+        KL_LOG_INF(&app->log, "retention", "deleted %d segment(s), %lld bytes (%d by "
+                   "retention.ms, %d by retention.bytes) in %d partition(s) checked",
+                   r.segments_deleted, (long long)r.bytes_deleted, r.by_time,
+                   r.segments_deleted - r.by_time, r.partitions_checked);
+    if (err != KL_OK)
+        KL_LOG_ERR(&app->log, "retention", "%d partition(s) failed, first error %s",
+                   r.partitions_failed, kl_err_name(err));
+}
+
 static void main_on_tick(void *arg, int64_t now_ms)
 {
     klamm_app_t *app = arg;
     log_dir_tick(app->log_dir, now_ms);
+    main_retention_tick(app, now_ms);
     coord_tick(&app->coord);    /* session expiry, overdue rebalances */
 }
 
@@ -111,6 +139,7 @@ int main(int argc, char **argv)
 {
     static klamm_app_t app;     /* large (config paths): keep it off the stack */
     kl_server_t *server = NULL;
+    app.retention_due_ms = -1;
     int rc = main_load_config(&app, argc, argv);
     if (rc >= 0)
         return rc;

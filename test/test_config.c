@@ -98,6 +98,9 @@ static void test_defaults(void **state)
     assert_int_equal(c->broker.node_id, 1);
     assert_string_equal(c->broker.cluster_id, "klamm-cluster");
     assert_int_equal(c->log_level, KL_LOG_INFO);
+    assert_true(c->broker.retention_ms == 604800000LL);  /* log.retention.hours=168 */
+    assert_true(c->broker.retention_bytes == -1);
+    assert_true(c->retention_check_interval_ms == 300000);
 }
 
 /* ---- listeners -------------------------------------------------------------------- */
@@ -484,6 +487,71 @@ static void test_args_help(void **state)
     assert_false(config_is_usage(NULL));
 }
 
+/* ---- retention ---------------------------------------------------------------------- */
+
+static void test_retention_hours_and_minutes_scale_to_ms(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(set(f, "log.retention.hours", "1"), KL_OK);
+    assert_true(f->cfg.broker.retention_ms == 3600000);
+    assert_int_equal(set(f, "log.retention.minutes", "2"), KL_OK);
+    assert_true(f->cfg.broker.retention_ms == 120000);
+    assert_int_equal(set(f, "log.retention.ms", "1500"), KL_OK);
+    assert_true(f->cfg.broker.retention_ms == 1500);
+}
+
+/* Kafka's precedence is by name, not by order: ms > minutes > hours. */
+static void test_retention_precedence_ignores_order(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(set(f, "log.retention.ms", "1500"), KL_OK);
+    assert_int_equal(set(f, "log.retention.minutes", "2"), KL_OK);
+    assert_int_equal(set(f, "log.retention.hours", "3"), KL_OK);
+    assert_true(f->cfg.broker.retention_ms == 1500);
+    config_defaults(&f->cfg);
+    assert_int_equal(set(f, "log.retention.minutes", "2"), KL_OK);
+    assert_int_equal(set(f, "log.retention.hours", "3"), KL_OK);
+    assert_true(f->cfg.broker.retention_ms == 120000);
+}
+
+static void test_retention_negative_means_forever(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(set(f, "log.retention.hours", "-1"), KL_OK);
+    assert_true(f->cfg.broker.retention_ms == -1);
+    assert_int_equal(set(f, "log.retention.ms", "-5"), KL_OK);
+    assert_true(f->cfg.broker.retention_ms == -1);
+    assert_int_equal(set(f, "log.retention.ms", "0"), KL_OK);   /* 0: delete when sealed */
+    assert_true(f->cfg.broker.retention_ms == 0);
+}
+
+static void test_retention_bytes_and_check_interval(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(set(f, "log.retention.bytes", "1073741824"), KL_OK);
+    assert_true(f->cfg.broker.retention_bytes == 1073741824LL);
+    assert_int_equal(set(f, "log.retention.bytes", "-1"), KL_OK);
+    assert_true(f->cfg.broker.retention_bytes == -1);
+    assert_int_equal(set(f, "log.retention.check.interval.ms", "500"), KL_OK);
+    assert_true(f->cfg.retention_check_interval_ms == 500);
+    expect_rejected(f, "log.retention.check.interval.ms", "0", "out of range");
+    expect_rejected(f, "log.retention.hours", "2147483648", "out of range");
+    expect_rejected(f, "log.retention.minutes", "ten", "not an integer");
+    expect_rejected(f, "log.retention.ms", "1d", "not an integer");
+    expect_rejected(f, "log.retention.bytes", "1GB", "not an integer");
+    assert_true(f->cfg.retention_check_interval_ms == 500);     /* unchanged by a reject */
+}
+
+static void test_retention_from_file_and_overrides(void **state)
+{
+    fixture_t *f = *state;
+    write_file(f, "log.retention.minutes=10\nlog.retention.bytes=4096\n");
+    char *argv[] = { "klamm", f->path, "--override", "log.retention.hours=1", NULL };
+    assert_int_equal(parse_args(f, 4, argv), KL_OK);
+    assert_true(f->cfg.broker.retention_ms == 600000);          /* minutes beat hours */
+    assert_true(f->cfg.broker.retention_bytes == 4096);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +584,12 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_args_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_args_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_hours_and_minutes_scale_to_ms,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_precedence_ignores_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_negative_means_forever, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_bytes_and_check_interval, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_from_file_and_overrides, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -475,6 +475,54 @@ static void test_stray_files_in_partition_directory(void **state)
     log_dir_close(d);
 }
 
+/* Retention through the port: the segments as listed, then the oldest two deleted (files
+ * gone, one "Deleting segment" line each), reads below the new start refused, and the
+ * new start is where the partition opens after a restart. */
+static void test_retention_port_lists_and_deletes_segments(void **state)
+{
+    fixture_t *f = *state;
+    enum { N = 12 };
+    f->cfg.segment_bytes = 400;                       /* several segments */
+    uint8_t batches[N][512];
+    size_t sizes[N];
+    fill_partition(f, batches, sizes, N);
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    void *log = NULL;
+    kl_partition_offsets_t offs;
+    assert_int_equal(s.partition_open(s.self, "t", 0, &log, &offs), KL_OK);
+    kl_segment_info_t segs[N];
+    size_t count = 0;
+    assert_int_equal(s.segments(s.self, log, segs, N, &count), KL_OK);
+    assert_true(count > 3);
+    assert_int_equal(segs[0].base_offset, 0);
+    assert_true(segs[count - 1].active);
+    assert_false(segs[0].active);
+    assert_true(segs[0].largest_timestamp >= 100);   /* the batches' timestamps */
+
+    int64_t start = segs[2].base_offset, log_start = -1;
+    assert_int_equal(s.delete_segments_before(s.self, log, start, &log_start), KL_OK);
+    assert_int_equal(log_start, start);
+    assert_false(exists(f, "t-0/00000000000000000000.log"));
+    assert_false(exists(f, "t-0/00000000000000000000.index"));
+    assert_false(exists(f, "t-0/00000000000000000000.timeindex"));
+    assert_true(log_says(f, "Deleting segment"));
+    test_buf_t b = { 0 };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    size_t n = 0;
+    assert_int_equal(s.read(s.self, log, 0, 1, &sink, &n), KL_ERR_OFFSET_OUT_OF_RANGE);
+    free(b.data);
+    expect_port_read(&s, log, start, batches, sizes);
+    log_dir_close(d);
+
+    d = open_dir(f);
+    s = log_dir_store(d);
+    assert_int_equal(s.partition_open(s.self, "t", 0, &log, &offs), KL_OK);
+    assert_int_equal(offs.log_start, start);
+    assert_int_equal(offs.log_end, 2 * N);
+    log_dir_close(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +536,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_torn_tail_at_every_byte_through_the_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_older_segment_reported_through_the_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stray_files_in_partition_directory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_port_lists_and_deletes_segments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,6 +80,38 @@ static void test_advance_by_zero_or_negative_changes_nothing(void **state)
     assert_int_equal(o.high_watermark, 7);
 }
 
+static void test_move_log_start_up_to_the_high_watermark(void **state)
+{
+    (void)state;
+    kl_partition_offsets_t o = { .log_start = 0, .high_watermark = 30, .log_end = 30 };
+    assert_int_equal(partition_move_log_start(&o, 20), KL_OK);
+    assert_int_equal(o.log_start, 20);
+    assert_int_equal(partition_check_fetch_offset(&o, 19), KL_ERR_OFFSET_OUT_OF_RANGE);
+    assert_int_equal(partition_check_fetch_offset(&o, 20), KL_OK);
+    assert_int_equal(partition_move_log_start(&o, 30), KL_OK);   /* = hw: empty but legal */
+    assert_int_equal(o.log_start, 30);
+    assert_int_equal(o.high_watermark, 30);
+    assert_int_equal(o.log_end, 30);
+}
+
+static void test_move_log_start_never_goes_back(void **state)
+{
+    (void)state;
+    kl_partition_offsets_t o = { .log_start = 20, .high_watermark = 30, .log_end = 30 };
+    assert_int_equal(partition_move_log_start(&o, 10), KL_OK);
+    assert_int_equal(o.log_start, 20);
+    assert_int_equal(partition_move_log_start(&o, -1), KL_OK);
+    assert_int_equal(o.log_start, 20);
+}
+
+static void test_move_log_start_past_the_high_watermark_is_refused(void **state)
+{
+    (void)state;
+    kl_partition_offsets_t o = { .log_start = 5, .high_watermark = 30, .log_end = 30 };
+    assert_int_equal(partition_move_log_start(&o, 31), KL_ERR_OFFSET_OUT_OF_RANGE);
+    assert_int_equal(o.log_start, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -90,6 +122,9 @@ int main(void)
         cmocka_unit_test(test_advance_returns_base_and_moves_end_and_hw),
         cmocka_unit_test(test_advance_after_retention_keeps_log_start),
         cmocka_unit_test(test_advance_by_zero_or_negative_changes_nothing),
+        cmocka_unit_test(test_move_log_start_up_to_the_high_watermark),
+        cmocka_unit_test(test_move_log_start_never_goes_back),
+        cmocka_unit_test(test_move_log_start_past_the_high_watermark_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -694,6 +695,119 @@ static void test_leftover_index_without_log(void **state)
     plog_close(pl);
 }
 
+/* ---- retention: listing and deleting segments ---------------------------------------- */
+
+static bool exists(const char *dir, int64_t base, const char *ext)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%020lld%s", dir, (long long)base, ext);
+    return access(path, F_OK) == 0;
+}
+
+static void test_segments_describe_each_segment(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, NBATCH);
+    kl_segment_info_t info[NBATCH];
+    size_t n = 0;
+    assert_int_equal(plog_segments(pl, info, NBATCH, &n), KL_OK);
+    assert_int_equal(n, pl->segment_count);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(info[i].base_offset, pl->segments[i]->base_offset);
+        assert_int_equal(info[i].size_bytes, pl->segments[i]->size);
+        assert_int_equal(info[i].largest_timestamp, pl->segments[i]->max_timestamp);
+        assert_int_equal(info[i].active, i + 1 == n);
+    }
+    /* a short array: the count says how many there are, only `cap` are written */
+    kl_segment_info_t two[3];
+    two[2].base_offset = -7;
+    assert_int_equal(plog_segments(pl, two, 2, &n), KL_OK);
+    assert_int_equal(n, pl->segment_count);
+    assert_int_equal(two[1].base_offset, pl->segments[1]->base_offset);
+    assert_int_equal(two[2].base_offset, -7);
+    plog_close(pl);
+}
+
+/* Kafka's LogSegment.largestTimestamp: no records, so the file's modification time. */
+static void test_empty_segment_reports_its_modification_time(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = open_log(f);
+    struct timespec times[2] = { { 1600000000, 250000000 }, { 1600000000, 250000000 } };
+    assert_int_equal(utimensat(AT_FDCWD, pl->segments[0]->log_path, times, 0), 0);
+    kl_segment_info_t info[1];
+    size_t n = 0;
+    assert_int_equal(plog_segments(pl, info, 1, &n), KL_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(info[0].largest_timestamp, 1600000000250LL);
+    assert_true(info[0].active);
+    plog_close(pl);
+}
+
+static void test_delete_before_removes_files_and_moves_log_start(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, NBATCH);
+    size_t before = pl->segment_count;
+    assert_true(before > 3);
+    int64_t b0 = pl->segments[0]->base_offset, b1 = pl->segments[1]->base_offset;
+    int64_t start = pl->segments[2]->base_offset, end = plog_log_end(pl);
+    int64_t log_start = -1;
+    assert_int_equal(plog_delete_segments_before(pl, start, &log_start), KL_OK);
+    assert_int_equal(log_start, start);
+    assert_int_equal(plog_log_start(pl), start);
+    assert_int_equal(plog_log_end(pl), end);
+    assert_int_equal(pl->segment_count, before - 2);
+    const char *exts[] = { ".log", ".index", ".timeindex" };
+    for (int e = 0; e < 3; e++) {
+        assert_false(exists(f->dir, b0, exts[e]));
+        assert_false(exists(f->dir, b1, exts[e]));
+        assert_true(exists(f->dir, start, exts[e]));
+    }
+    test_buf_t b = { 0 };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    size_t n = 0;
+    assert_int_equal(plog_read(pl, start - 1, 1024, &sink, &n), KL_ERR_OFFSET_OUT_OF_RANGE);
+    assert_int_equal(plog_read(pl, start, 1024, &sink, &n), KL_OK);
+    assert_true(n > 0);
+    free(b.data);
+    plog_close(pl);
+    pl = open_log(f);                             /* the deletion survives a restart */
+    assert_int_equal(plog_log_start(pl), start);
+    assert_int_equal(plog_log_end(pl), end);
+    plog_close(pl);
+}
+
+static void test_delete_before_never_removes_the_active_segment(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, NBATCH);
+    int64_t active = pl->segments[pl->segment_count - 1]->base_offset, log_start = -1;
+    assert_int_equal(plog_delete_segments_before(pl, INT64_MAX, &log_start), KL_OK);
+    assert_int_equal(log_start, active);
+    assert_int_equal(pl->segment_count, 1);
+    int64_t end = plog_log_end(pl);
+    uint8_t batch[512];
+    size_t len = make_batch(batch, end, 2, 99999, 10);
+    assert_int_equal(plog_append(pl, batch, len), KL_OK);   /* appends go on */
+    assert_int_equal(plog_log_end(pl), end + 2);
+    plog_close(pl);
+}
+
+/* Only whole segments below the offset go: the one holding it stays. */
+static void test_delete_before_keeps_the_segment_holding_the_offset(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, NBATCH);
+    int64_t b1 = pl->segments[1]->base_offset, log_start = -1;
+    assert_true(pl->segments[1]->next_offset > b1 + 1);
+    assert_int_equal(plog_delete_segments_before(pl, b1 + 1, &log_start), KL_OK);
+    assert_int_equal(log_start, b1);
+    assert_int_equal(plog_delete_segments_before(pl, 0, &log_start), KL_OK);   /* nothing */
+    assert_int_equal(log_start, b1);
+    plog_close(pl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -716,6 +830,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_batch_in_older_segment_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_of_empty_and_partial_active_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftover_index_without_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segments_describe_each_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_segment_reports_its_modification_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_before_removes_files_and_moves_log_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_before_never_removes_the_active_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_before_keeps_the_segment_holding_the_offset, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -276,6 +276,20 @@ static kl_err_t log_dir_offset_for_timestamp(void *self, void *log, int64_t time
     return plog_offset_for_timestamp(log, timestamp, offset_out, timestamp_out);
 }
 
+static kl_err_t log_dir_segments(void *self, void *log, kl_segment_info_t *segs, size_t cap,
+                                 size_t *count_out)
+{
+    (void)self;
+    return plog_segments(log, segs, cap, count_out);
+}
+
+static kl_err_t log_dir_delete_segments_before(void *self, void *log, int64_t offset,
+                                               int64_t *log_start_out)
+{
+    (void)self;
+    return plog_delete_segments_before(log, offset, log_start_out);
+}
+
 kl_log_store_t log_dir_store(kl_log_dir_t *d)
 {
     return (kl_log_store_t){
@@ -287,5 +301,7 @@ kl_log_store_t log_dir_store(kl_log_dir_t *d)
         .append = log_dir_append,
         .read = log_dir_read,
         .offset_for_timestamp = log_dir_offset_for_timestamp,
+        .segments = log_dir_segments,
+        .delete_segments_before = log_dir_delete_segments_before,
     };
 }

@@ -1,7 +1,8 @@
 /*
  * infrastructure/storage/partition_log.c — a partition's segments: open + recover, roll,
  * find the segment of an offset, flush policy (see partition_log.h for the Kafka rules).
- * Layer: infrastructure. May touch: storage/segment.h, logging, POSIX directories.
+ * Layer: infrastructure. May touch: storage/segment.h, logging, POSIX directories and
+ * files (readdir; stat, unlink and a directory fsync for retention).
  *
  * Costs: open = 1 readdir + per older segment 1 pread of each index file + a full CRC scan
  * of the active one; append = a header walk of the request + segment_append (+ a 12-byte
@@ -12,11 +13,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define PLOG_MOD "partition_log"
+#define PLOG_PATH_MAX 4096           /* a segment file path (log_dir.h: KL_PATH_MAX) */
 
 static kl_segment_t *plog_active(const kl_partition_log_t *pl)
 {
@@ -299,4 +304,110 @@ kl_err_t plog_offset_for_timestamp(kl_partition_log_t *pl, int64_t timestamp,
             return err;
     }
     return KL_OK;
+}
+
+/* ---- retention ------------------------------------------------------------------------- */
+
+/* Kafka's LogSegment.largestTimestamp: the largest record timestamp, or, for a segment
+ * without one, the .log's last-modified time in ms. */
+static kl_err_t plog_largest_timestamp(const kl_partition_log_t *pl, const kl_segment_t *seg,
+                                       int64_t *out)
+{
+    if (seg->max_timestamp >= 0) {
+        *out = seg->max_timestamp;
+        return KL_OK;
+    }
+    struct stat st;
+    if (stat(seg->log_path, &st) != 0) {
+        KL_LOG_ERR(pl->cfg.log, PLOG_MOD, "stat %s: %s", seg->log_path, strerror(errno));
+        return KL_ERR_KAFKA_STORAGE_ERROR;
+    }
+    *out = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    return KL_OK;
+}
+
+kl_err_t plog_segments(const kl_partition_log_t *pl, kl_segment_info_t *segs, size_t cap,
+                       size_t *count_out)
+{
+    size_t n = pl->segment_count < cap ? pl->segment_count : cap;
+    *count_out = pl->segment_count;
+    for (size_t i = 0; i < n; i++) {
+        const kl_segment_t *seg = pl->segments[i];
+        segs[i].base_offset = seg->base_offset;
+        segs[i].size_bytes = seg->size;
+        segs[i].active = i + 1 == pl->segment_count;
+        kl_err_t err = plog_largest_timestamp(pl, seg, &segs[i].largest_timestamp);
+        if (err != KL_OK)
+            return err;
+    }
+    return KL_OK;
+}
+
+/* An index file of a deleted segment: a failure only leaves a stray file behind, which
+ * plog_open ignores (it lists .log names), so it is a warning, not an error. */
+static void plog_unlink_index(const kl_partition_log_t *pl, const char *path)
+{
+    if (unlink(path) != 0 && errno != ENOENT)
+        KL_LOG_WARNING(pl->cfg.log, PLOG_MOD, "unlink %s: %s (left behind)", path,
+                       strerror(errno));
+}
+
+/* One old segment. Plain unlink, not Kafka's rename to ".deleted" and delete after
+ * file.delete.delay.ms: Kafka delays because other threads may still be reading the
+ * file; Klamm's single poll thread has finished every read before retention runs.
+ * The .log goes first: its name is what makes the segment exist at the next open, so
+ * that one unlink is the deletion and a crash after it leaves only index files. */
+static kl_err_t plog_delete_segment(kl_partition_log_t *pl, kl_segment_t *seg)
+{
+    char timeindex[PLOG_PATH_MAX];
+    if (!segment_path(timeindex, sizeof timeindex, pl->dir, seg->base_offset, ".timeindex"))
+        timeindex[0] = '\0';
+    KL_LOG_INF(pl->cfg.log, PLOG_MOD, "Deleting segment %s (offsets [%" PRId64 ", %" PRId64
+               "), %" PRId64 " bytes, largest timestamp %" PRId64 ")", seg->log_path,
+               seg->base_offset, seg->next_offset, seg->size, seg->max_timestamp);
+    if (unlink(seg->log_path) != 0 && errno != ENOENT) {
+        KL_LOG_ERR(pl->cfg.log, PLOG_MOD, "unlink %s: %s", seg->log_path, strerror(errno));
+        return KL_ERR_KAFKA_STORAGE_ERROR;
+    }
+    plog_unlink_index(pl, seg->index_path);
+    if (timeindex[0] != '\0')
+        plog_unlink_index(pl, timeindex);
+    segment_close(seg);
+    return KL_OK;
+}
+
+/* Make the unlinks durable: without it a power cut could bring the names back. */
+static kl_err_t plog_fsync_dir(const kl_partition_log_t *pl)
+{
+    int fd = open(pl->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    kl_err_t err = KL_OK;
+    if (fd < 0 || fsync(fd) != 0) {
+        KL_LOG_ERR(pl->cfg.log, PLOG_MOD, "fsync directory %s: %s", pl->dir, strerror(errno));
+        err = KL_ERR_KAFKA_STORAGE_ERROR;
+    }
+    if (fd >= 0)
+        close(fd);
+    return err;
+}
+
+kl_err_t plog_delete_segments_before(kl_partition_log_t *pl, int64_t offset,
+                                     int64_t *log_start_out)
+{
+    kl_err_t err = KL_OK;
+    size_t k = 0;
+    while (k + 1 < pl->segment_count && pl->segments[k + 1]->base_offset <= offset) {
+        err = plog_delete_segment(pl, pl->segments[k]);
+        if (err != KL_OK)
+            break;
+        k++;
+    }
+    if (k > 0) {
+        memmove(pl->segments, pl->segments + k, (pl->segment_count - k) * sizeof *pl->segments);
+        pl->segment_count -= k;
+        kl_err_t synced = plog_fsync_dir(pl);
+        if (err == KL_OK)
+            err = synced;
+    }
+    *log_start_out = plog_log_start(pl);
+    return err;
 }

@@ -1,7 +1,8 @@
 /*
  * infrastructure/storage/partition_log.h — one partition's log: its ordered segments in
  * <log.dirs>/<topic>-<partition>/, rolling, offset lookup, recovery and the flush policy.
- * Layer: infrastructure. May touch: storage/segment.h, the sink port, logging, POSIX dirs.
+ * Layer: infrastructure. May touch: storage/segment.h, the sink port, logging, POSIX dirs
+ * (and stat/unlink of segment files for retention).
  *
  * Kafka's rules kept here:
  *   - log.segment.bytes: a new segment is rolled when the active one is non-empty and the
@@ -79,5 +80,26 @@ kl_err_t plog_flush(kl_partition_log_t *pl);
 /* log.flush.interval.ms: fsync when records are unflushed and the last flush (or the first
  * tick) is at least that old. `now_ms` from any steady clock. */
 kl_err_t plog_tick(kl_partition_log_t *pl, int64_t now_ms);
+
+/* ---- retention (the decision is domain/retention.c; these list and delete) ---- */
+
+/* The segments as retention sees them, oldest first, the last one active, into
+ * segs[0 .. min(cap, count)); *count_out = segment_count. A segment without records
+ * reports its .log's last-modified time as largest_timestamp (Kafka's
+ * LogSegment.largestTimestamp). Cost: no I/O, but 1 stat per empty segment.
+ * Errors: KAFKA_STORAGE_ERROR (the stat failed; logged). */
+kl_err_t plog_segments(const kl_partition_log_t *pl, kl_segment_info_t *segs, size_t cap,
+                       size_t *count_out);
+
+/* Delete, oldest first, every segment whose offsets all lie below `offset` (the next
+ * segment's base <= offset; Kafka's deleteLogStartOffsetBreachedSegments test), never
+ * the active one: unlink its .log (from then on the segment does not exist for
+ * plog_open), close it, unlink its .index and .timeindex; one INFO line each
+ * ("Deleting segment …", as Kafka logs); one directory fsync at the end.
+ * *log_start_out = the log start afterwards, also on error (what went, went).
+ * Cost: 3 unlinks per segment + 1 directory fsync.
+ * Errors: KAFKA_STORAGE_ERROR (an unlink of a .log or the fsync failed; logged). */
+kl_err_t plog_delete_segments_before(kl_partition_log_t *pl, int64_t offset,
+                                     int64_t *log_start_out);
 
 #endif

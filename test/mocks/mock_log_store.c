@@ -100,6 +100,31 @@ kl_err_t mock_log_store_offset_for_timestamp(void *self, void *log, int64_t time
     return mock_type(kl_err_t);
 }
 
+kl_err_t mock_log_store_segments(void *self, void *log, kl_segment_info_t *segs, size_t cap,
+                                 size_t *count_out)
+{
+    (void)self;
+    check_expected_ptr(log);
+    size_t count = mock_type(size_t);
+    const kl_segment_info_t *src = mock_ptr_type(const kl_segment_info_t *);
+    kl_err_t result = mock_type(kl_err_t);
+    size_t n = count < cap ? count : cap;
+    if (n > 0)
+        memcpy(segs, src, n * sizeof *segs);
+    *count_out = count;
+    return result;
+}
+
+kl_err_t mock_log_store_delete_segments_before(void *self, void *log, int64_t offset,
+                                               int64_t *log_start_out)
+{
+    (void)self;
+    check_expected_ptr(log);
+    check_expected(offset);
+    *log_start_out = mock_type(int64_t);
+    return mock_type(kl_err_t);
+}
+
 kl_log_store_t mock_log_store(void)
 {
     kl_log_store_t s = {
@@ -111,6 +136,8 @@ kl_log_store_t mock_log_store(void)
         .append = mock_log_store_append,
         .read = mock_log_store_read,
         .offset_for_timestamp = mock_log_store_offset_for_timestamp,
+        .segments = mock_log_store_segments,
+        .delete_segments_before = mock_log_store_delete_segments_before,
     };
     return s;
 }
@@ -179,4 +206,22 @@ void mock_log_store_expect_offset_for_timestamp(void *log, int64_t timestamp,
     will_return(mock_log_store_offset_for_timestamp, offset);
     will_return(mock_log_store_offset_for_timestamp, found_timestamp);
     will_return(mock_log_store_offset_for_timestamp, result);
+}
+
+void mock_log_store_expect_segments(void *log, const kl_segment_info_t *segs, size_t count,
+                                    kl_err_t result)
+{
+    expect_value(mock_log_store_segments, log, log);
+    will_return(mock_log_store_segments, count);
+    will_return(mock_log_store_segments, segs);
+    will_return(mock_log_store_segments, result);
+}
+
+void mock_log_store_expect_delete_before(void *log, int64_t offset, int64_t log_start,
+                                         kl_err_t result)
+{
+    expect_value(mock_log_store_delete_segments_before, log, log);
+    expect_value(mock_log_store_delete_segments_before, offset, offset);
+    will_return(mock_log_store_delete_segments_before, log_start);
+    will_return(mock_log_store_delete_segments_before, result);
 }

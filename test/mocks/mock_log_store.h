@@ -20,6 +20,9 @@
  *   read                checks log, offset, max_bytes          returns byte count, byte
  *                          pointer (copied into the sink), err
  *   offset_for_timestamp checks log, timestamp                 returns offset, timestamp, err
+ *   segments            checks log                             returns count, segment info
+ *                          pointer (min(cap, count) entries copied out), err
+ *   delete_segments_before checks log, offset                  returns log start, err
  */
 #ifndef KL_TEST_MOCK_LOG_STORE_H
 #define KL_TEST_MOCK_LOG_STORE_H
@@ -42,6 +45,10 @@ kl_err_t mock_log_store_read(void *self, void *log, int64_t offset, int32_t max_
                              kl_buf_sink_t *sink, size_t *len_out);
 kl_err_t mock_log_store_offset_for_timestamp(void *self, void *log, int64_t timestamp,
                                              int64_t *offset_out, int64_t *timestamp_out);
+kl_err_t mock_log_store_segments(void *self, void *log, kl_segment_info_t *segs, size_t cap,
+                                 size_t *count_out);
+kl_err_t mock_log_store_delete_segments_before(void *self, void *log, int64_t offset,
+                                               int64_t *log_start_out);
 
 /* Helpers: expect one call with these arguments and queue its results. Pointers passed
  * in (name, topic, metas, bytes) must outlive the call they describe. */
@@ -58,5 +65,9 @@ void mock_log_store_expect_read(void *log, int64_t offset, int32_t max_bytes,
 void mock_log_store_expect_offset_for_timestamp(void *log, int64_t timestamp,
                                                 int64_t offset, int64_t found_timestamp,
                                                 kl_err_t result);
+void mock_log_store_expect_segments(void *log, const kl_segment_info_t *segs, size_t count,
+                                    kl_err_t result);
+void mock_log_store_expect_delete_before(void *log, int64_t offset, int64_t log_start,
+                                         kl_err_t result);
 
 #endif
