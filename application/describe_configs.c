@@ -88,8 +88,8 @@ static const dc_topic_config_t dc_topic_configs[] = {
       "log.index.size.max.bytes", NULL, "size of a segment's offset index file" },
     { "segment.jitter.ms", KL_CONFIG_TYPE_LONG, DC_DEFAULT_FIXED, "0",
       "log.roll.jitter.hours", "0", "random delay subtracted from segment.ms" },
-    { "segment.ms", KL_CONFIG_TYPE_LONG, DC_DEFAULT_FIXED, "604800000",
-      "log.roll.hours", "168", "age at which a new segment is rolled" },
+    { "segment.ms", KL_CONFIG_TYPE_LONG, DC_DEFAULT_UNSEEN, NULL,
+      "log.roll.ms", NULL, "age at which a new segment is rolled" },
     { "unclean.leader.election.enable", KL_CONFIG_TYPE_BOOLEAN, DC_DEFAULT_FIXED, "false",
       "unclean.leader.election.enable", NULL, "let an out-of-sync replica lead" },
 };

@@ -9,7 +9,8 @@
  * else the broker-wide default (DEFAULT_CONFIG, or STATIC_BROKER_CONFIG when the broker
  * property was set to something other than Kafka's default). Configs whose default is
  * a broker property the use cases cannot see (segment.bytes ← log.segment.bytes,
- * index.interval.bytes, flush.messages, flush.ms: kl_storage_config_t, in
+ * segment.ms ← log.roll.ms / log.roll.hours, index.interval.bytes, flush.messages,
+ * flush.ms: kl_storage_config_t, in
  * infrastructure) and message.format.version (its default depends on a Kafka release)
  * are reported only when the topic overrides them, rather than with a guessed value.
  * What the broker reports: the properties held in kl_broker_config_t.

@@ -378,6 +378,36 @@ static kl_err_t config_h_retention_hours(kl_config_t *c, const char *key, const 
     return err;
 }
 
+/* Kafka's KafkaConfig.logRollTimeMillis: log.roll.ms if set, else log.roll.hours. Run
+ * after each of the two is set, so their order does not matter. */
+static void config_resolve_roll(kl_config_t *c)
+{
+    c->storage.roll_ms = c->roll_ms_set ? c->roll_ms_given : c->roll_hours * 3600000;
+}
+
+static kl_err_t config_h_roll_ms(kl_config_t *c, const char *key, const char *v,
+                                 char *errbuf, size_t errlen)
+{
+    /* Kafka: LONG without a validator of its own, but it becomes every topic's segment.ms
+     * default, which LogConfig checks with atLeast(1): refused here, at startup. */
+    kl_err_t err = config_parse_i64(key, v, 1, INT64_MAX, &c->roll_ms_given, errbuf, errlen);
+    if (err == KL_OK) {
+        c->roll_ms_set = true;
+        config_resolve_roll(c);
+    }
+    return err;
+}
+
+static kl_err_t config_h_roll_hours(kl_config_t *c, const char *key, const char *v,
+                                    char *errbuf, size_t errlen)
+{
+    /* Kafka: INT, atLeast(1); scaled to ms it always fits a LONG. */
+    kl_err_t err = config_parse_i64(key, v, 1, INT32_MAX, &c->roll_hours, errbuf, errlen);
+    if (err == KL_OK)
+        config_resolve_roll(c);
+    return err;
+}
+
 static kl_err_t config_h_retention_bytes(kl_config_t *c, const char *key, const char *v,
                                          char *errbuf, size_t errlen)
 {
@@ -452,6 +482,8 @@ static const struct config_property {
     { "log.retention.hours", config_h_retention_hours },
     { "log.retention.bytes", config_h_retention_bytes },
     { "log.retention.check.interval.ms", config_h_retention_check },
+    { "log.roll.ms", config_h_roll_ms },
+    { "log.roll.hours", config_h_roll_hours },
     { "node.id", config_h_node_id },
     { "broker.id", config_h_node_id },          /* the pre-KRaft name, same meaning */
     { "klamm.log.level", config_h_log_level },
@@ -482,6 +514,10 @@ void config_defaults(kl_config_t *c)
      * these when a crash of the machine (not just the process) must lose nothing. */
     c->storage.flush_interval_messages = INT64_MAX;
     c->storage.flush_interval_ms = -1;
+    /* Kafka: log.roll.hours=168, so a quiet partition's active segment is closed (and
+     * becomes deletable by retention) at the first append a week after it started. */
+    c->roll_hours = 168;
+    config_resolve_roll(c);                           /* 604800000 ms */
     /* Kafka: log.retention.hours=168 (7 days), log.retention.bytes=-1 (no size limit),
      * checked every 5 minutes. */
     c->retention_hours = 168;

@@ -15,6 +15,8 @@
  *   log.retention.ms / log.retention.minutes / log.retention.hours (Kafka's precedence:
  *   ms over minutes over hours, whatever order they are given in; negative = forever),
  *   log.retention.bytes, log.retention.check.interval.ms,
+ *   log.roll.ms / log.roll.hours (the segment.ms default; ms wins over hours, whatever
+ *   order they are given in, as in Kafka),
  *   node.id (alias broker.id), klamm.log.level (error|warn|info|debug),
  *   klamm.trace (true|false: print every request and response decoded to stderr,
  *   infrastructure/protocol/trace.h; also the --trace flag).
@@ -52,6 +54,11 @@ typedef struct kl_config {
     int64_t retention_hours;              /* log.retention.hours: 168 */
     bool retention_ms_set;                /* log.retention.ms given */
     bool retention_minutes_set;           /* log.retention.minutes given */
+    /* log.roll.{ms,hours} as given; storage.roll_ms is resolved from them after each
+     * one is set (config.c:config_resolve_roll). */
+    int64_t roll_ms_given;
+    int64_t roll_hours;                   /* log.roll.hours: 168 */
+    bool roll_ms_set;                     /* log.roll.ms given */
     bool advertised_set;                  /* advertised.listeners given explicitly */
     bool log_dirs_set;                    /* log.dirs given (then log.dir is ignored) */
 } kl_config_t;

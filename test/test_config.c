@@ -95,6 +95,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->storage.index_interval_bytes, 4096);
     assert_true(c->storage.flush_interval_messages == INT64_MAX);
     assert_true(c->storage.flush_interval_ms == -1);
+    assert_true(c->storage.roll_ms == 604800000LL);      /* log.roll.hours=168 */
     assert_int_equal(c->broker.node_id, 1);
     assert_string_equal(c->broker.cluster_id, "klamm-cluster");
     assert_int_equal(c->log_level, KL_LOG_INFO);
@@ -552,6 +553,40 @@ static void test_retention_from_file_and_overrides(void **state)
     assert_true(f->cfg.broker.retention_bytes == 4096);
 }
 
+/* ---- time-based rolling ----------------------------------------------------------- */
+
+static void test_roll_hours_scale_to_ms_and_ms_wins(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(set(f, "log.roll.hours", "2"), KL_OK);
+    assert_true(f->cfg.storage.roll_ms == 7200000);
+    assert_int_equal(set(f, "log.roll.ms", "1500"), KL_OK);
+    assert_true(f->cfg.storage.roll_ms == 1500);
+    assert_int_equal(set(f, "log.roll.hours", "3"), KL_OK);   /* ms wins, whatever the order */
+    assert_true(f->cfg.storage.roll_ms == 1500);
+}
+
+static void test_roll_bounds(void **state)
+{
+    fixture_t *f = *state;
+    expect_rejected(f, "log.roll.hours", "0", "out of range");            /* atLeast(1) */
+    expect_rejected(f, "log.roll.hours", "2147483648", "out of range");   /* INT */
+    expect_rejected(f, "log.roll.ms", "0", "out of range");    /* segment.ms's atLeast(1) */
+    expect_rejected(f, "log.roll.ms", "1h", "not an integer");
+    assert_true(f->cfg.storage.roll_ms == 604800000LL);         /* unchanged by a reject */
+    assert_int_equal(set(f, "log.roll.hours", "2147483647"), KL_OK);      /* fits a LONG */
+    assert_true(f->cfg.storage.roll_ms == 2147483647LL * 3600000);
+}
+
+static void test_roll_from_file_and_overrides(void **state)
+{
+    fixture_t *f = *state;
+    write_file(f, "log.roll.ms=60000\n");
+    char *argv[] = { "klamm", f->path, "--override", "log.roll.hours=1", NULL };
+    assert_int_equal(parse_args(f, 4, argv), KL_OK);
+    assert_true(f->cfg.storage.roll_ms == 60000);               /* ms beats hours */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +625,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retention_negative_means_forever, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_bytes_and_check_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_from_file_and_overrides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roll_hours_scale_to_ms_and_ms_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roll_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roll_from_file_and_overrides, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

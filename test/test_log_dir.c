@@ -2,7 +2,8 @@
  * test/test_log_dir.c — unit tests of infrastructure/storage/log_dir.c through the
  * log_store port: the directory and its lock, topic create/load, partitions that append,
  * read and survive a close (and a torn tail at every byte, with its log line), a corrupt
- * batch in an older segment reported on read, stray files, rolling, the flush tick.
+ * batch in an older segment reported on read, stray files, rolling (a topic's segment.bytes
+ * and segment.ms over the broker's defaults, kept across a reopen), the flush tick.
  * Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
@@ -478,6 +479,123 @@ static void test_stray_files_in_partition_directory(void **state)
 /* Retention through the port: the segments as listed, then the oldest two deleted (files
  * gone, one "Deleting segment" line each), reads below the new start refused, and the
  * new start is where the partition opens after a restart. */
+/* ---- a topic's segment.bytes / segment.ms over the broker's defaults ---- */
+
+static void create_topic(kl_log_store_t *s, const char *name, const char *key, const char *value)
+{
+    kl_topic_meta_t m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.name, sizeof m.name, "%s", name);
+    m.partition_count = 1;
+    m.replication_factor = 1;
+    if (key != NULL)
+        assert_int_equal(topic_meta_set_config(&m, key, value), KL_OK);
+    assert_int_equal(s->topic_create(s->self, &m), KL_OK);
+}
+
+/* Append `n` two-record batches at the log end, timestamps from `ts` on. */
+static void append_batches(kl_log_store_t *s, void *log, int n, int64_t ts)
+{
+    for (int i = 0; i < n; i++) {
+        uint8_t buf[512];
+        int64_t end = plog_log_end(log);
+        size_t len = make_batch(buf, end, 2, ts + i);
+        assert_int_equal(s->append(s->self, log, buf, len), KL_OK);
+    }
+}
+
+static kl_partition_log_t *open_partition(kl_log_store_t *s, const char *topic)
+{
+    void *log = NULL;
+    kl_partition_offsets_t offs;
+    assert_int_equal(s->partition_open(s->self, topic, 0, &log, &offs), KL_OK);
+    return log;
+}
+
+/* segment.bytes rolls that topic's partitions at its size while another topic keeps the
+ * broker's log.segment.bytes; the override is persisted, so it holds after a reopen. */
+static void test_topic_segment_bytes_overrides_the_broker(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);                 /* broker: 1 MiB */
+    kl_log_store_t s = log_dir_store(d);
+    create_topic(&s, "small", "segment.bytes", "300");
+    create_topic(&s, "big", NULL, NULL);
+    for (int round = 0; round < 2; round++) {
+        kl_partition_log_t *small = open_partition(&s, "small");
+        kl_partition_log_t *big = open_partition(&s, "big");
+        assert_int_equal(small->cfg.segment_bytes, 300);
+        assert_int_equal(big->cfg.segment_bytes, 1 << 20);
+        size_t before = small->segment_count;
+        append_batches(&s, small, 20, 100);
+        append_batches(&s, big, 20, 100);
+        assert_true(small->segment_count > before + 3);
+        for (size_t i = 0; i < small->segment_count; i++)
+            assert_true(small->segments[i]->size <= 300);
+        assert_int_equal(big->segment_count, 1);
+        log_dir_close(d);                          /* as after a restart */
+        d = open_dir(f);
+        s = log_dir_store(d);
+    }
+    log_dir_close(d);
+}
+
+/* segment.ms: a topic's override beats the broker's log.roll.ms, which applies to the
+ * others; after a reopen the override and the first batch's timestamp still hold. */
+static void test_topic_segment_ms_overrides_the_broker(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.roll_ms = 1000;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    create_topic(&s, "quick", "segment.ms", "100");
+    create_topic(&s, "slow", NULL, NULL);
+    kl_partition_log_t *quick = open_partition(&s, "quick");
+    kl_partition_log_t *slow = open_partition(&s, "slow");
+    assert_int_equal(quick->cfg.segment_ms, 100);
+    assert_int_equal(slow->cfg.segment_ms, 1000);
+    append_batches(&s, quick, 1, 5000);
+    append_batches(&s, slow, 1, 5000);
+    append_batches(&s, quick, 1, 5101);            /* 5102 - 5001 > 100 */
+    append_batches(&s, slow, 1, 5101);
+    assert_int_equal(quick->segment_count, 2);
+    assert_int_equal(slow->segment_count, 1);
+    append_batches(&s, slow, 1, 6001);             /* 6002 - 5001 > 1000 */
+    assert_int_equal(slow->segment_count, 2);
+    log_dir_close(d);
+
+    d = open_dir(f);
+    s = log_dir_store(d);
+    quick = open_partition(&s, "quick");
+    assert_int_equal(quick->cfg.segment_ms, 100);
+    append_batches(&s, quick, 1, 5150);            /* 5151 - 5102: no roll */
+    assert_int_equal(quick->segment_count, 2);
+    append_batches(&s, quick, 1, 5202);            /* 5203 - 5102 > 100 */
+    assert_int_equal(quick->segment_count, 3);
+    log_dir_close(d);
+}
+
+/* A hand-edited override that is not a number stops the partition from opening, with a
+ * log line naming the topic: better than rolling by a setting nobody asked for. */
+static void test_bad_persisted_override_fails_the_open(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    char path[KL_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/__klamm_topics/odd.properties", f->cfg.log_dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("partitions=1\nconfig.segment.ms=soon\n", fp);
+    fclose(fp);
+    void *log = NULL;
+    kl_partition_offsets_t offs;
+    assert_int_equal(s.partition_open(s.self, "odd", 0, &log, &offs), KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_true(log_says(f, "odd"));
+    assert_true(log_says(f, "segment.ms"));
+    log_dir_close(d);
+}
+
 static void test_retention_port_lists_and_deletes_segments(void **state)
 {
     fixture_t *f = *state;
@@ -536,6 +654,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_torn_tail_at_every_byte_through_the_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_older_segment_reported_through_the_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stray_files_in_partition_directory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topic_segment_bytes_overrides_the_broker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topic_segment_ms_overrides_the_broker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_persisted_override_fails_the_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_port_lists_and_deletes_segments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * the active segment at every cut and with flipped bytes, index damage of older and active
  * segments, a corrupt batch in an older segment reported on read, empty and partial active
  * segments, leftover indexes, foreign file names, gaps, flush policy, offset by time (and
- * the time index: sealed at a roll, trusted after a restart, earlier segments not read).
+ * the time index: sealed at a roll, trusted after a restart, earlier segments not read),
+ * rolling by time (segment.ms: batch timestamps, else the clock; reopen).
  * Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
@@ -440,6 +441,107 @@ static void test_flush_interval_ms(void **state)
     plog_close(pl);
 }
 
+/* ---- segment.ms (Kafka's LogSegment.shouldRoll / timeWaitedForRoll) ---- */
+
+/* A test clock: the time partition_log asks for when a segment has no timestamps. */
+static int64_t fake_now_ms(void *self)
+{
+    return *(const int64_t *)self;
+}
+
+/* Append a one-record batch at the log end whose max_timestamp is `ts`. */
+static void append_at(kl_partition_log_t *pl, int64_t ts)
+{
+    uint8_t buf[512];
+    size_t n = make_batch(buf, plog_log_end(pl), 1, ts, 10);
+    assert_int_equal(plog_append(pl, buf, n), KL_OK);
+}
+
+/* With timestamps, the wait is the new batch's max timestamp minus the first batch's of
+ * the active segment; a roll needs it to be MORE than segment.ms. */
+static void test_segment_ms_rolls_by_batch_timestamps(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.segment_bytes = 1 << 20;
+    f->cfg.segment_ms = 100;
+    kl_partition_log_t *pl = open_log(f);
+    append_at(pl, 1000);
+    append_at(pl, 1100);                        /* waited 100: not more than segment.ms */
+    assert_int_equal(pl->segment_count, 1);
+    append_at(pl, 1101);                        /* 101 > 100: a new segment at offset 2 */
+    assert_int_equal(pl->segment_count, 2);
+    assert_int_equal(pl->segments[1]->base_offset, 2);
+    assert_int_equal(pl->segments[1]->first_batch_timestamp, 1101);
+    append_at(pl, 900);                         /* an older timestamp never rolls */
+    append_at(pl, 1201);
+    assert_int_equal(pl->segment_count, 2);
+    plog_close(pl);
+
+    pl = open_log(f);                           /* the recovery scan finds 1101 again */
+    assert_int_equal(pl->segments[1]->first_batch_timestamp, 1101);
+    append_at(pl, 1202);
+    assert_int_equal(pl->segment_count, 3);
+    assert_int_equal(pl->segments[2]->base_offset, 5);
+    plog_close(pl);
+}
+
+/* Without a timestamp in the first batch, the wall clock against the segment's creation
+ * (or, after a restart, its opening) time. */
+static void test_segment_ms_without_timestamps_uses_the_clock(void **state)
+{
+    fixture_t *f = *state;
+    int64_t now = 5000;
+    f->cfg.segment_bytes = 1 << 20;
+    f->cfg.segment_ms = 100;
+    f->cfg.clock = (kl_clock_t){ &now, fake_now_ms };
+    kl_partition_log_t *pl = open_log(f);       /* created at 5000 */
+    append_at(pl, -1);
+    now = 5100;
+    append_at(pl, -1);
+    assert_int_equal(pl->segment_count, 1);
+    now = 5101;
+    append_at(pl, 7000);                        /* the first batch has none: the clock */
+    assert_int_equal(pl->segment_count, 2);     /* this segment was created at 5101 */
+    plog_close(pl);
+
+    f->cfg.segment_ms = 10;
+    pl = open_log(f);
+    assert_int_equal(pl->segment_count, 2);
+    plog_close(pl);
+    now = 6000;
+    pl = open_log(f);                           /* first batch 7000: the clock is not used */
+    append_at(pl, 7010);
+    assert_int_equal(pl->segment_count, 2);
+    append_at(pl, 7011);
+    assert_int_equal(pl->segment_count, 3);
+    append_at(pl, -1);                          /* -1 - 7011 < 0: waited nothing */
+    assert_int_equal(pl->segment_count, 3);
+    plog_close(pl);
+}
+
+/* An empty active segment never rolls by time, and segment_ms <= 0 means never. */
+static void test_segment_ms_needs_records_and_a_limit(void **state)
+{
+    fixture_t *f = *state;
+    int64_t now = 0;
+    f->cfg.segment_bytes = 1 << 20;
+    f->cfg.segment_ms = 1;
+    f->cfg.clock = (kl_clock_t){ &now, fake_now_ms };
+    kl_partition_log_t *pl = open_log(f);
+    now = 1000000;
+    append_at(pl, -1);                          /* empty before it: no roll */
+    assert_int_equal(pl->segment_count, 1);
+    plog_close(pl);
+
+    f->cfg.segment_ms = 0;
+    pl = open_log(f);
+    now = 1LL << 40;
+    append_at(pl, 1LL << 40);
+    append_at(pl, -1);
+    assert_int_equal(pl->segment_count, 1);
+    plog_close(pl);
+}
+
 static void test_offset_for_timestamp_across_segments(void **state)
 {
     fixture_t *f = *state;
@@ -821,6 +923,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_start_is_first_base_and_gaps_continue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_interval_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_interval_ms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segment_ms_rolls_by_batch_timestamps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segment_ms_without_timestamps_uses_the_clock,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segment_ms_needs_records_and_a_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offset_for_timestamp_across_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offset_for_timestamp_after_restart_skips_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_error_appends_nothing, setup, teardown),

@@ -1231,6 +1231,27 @@ static void test_failed_append_leaves_time_index(void **state)
     segment_close(seg);
 }
 
+/* Kafka's rollingBasedTimestamp (segment.ms): the first batch's max_timestamp, from the
+ * first append or the recovery scan; a failed first append leaves it unset. */
+static void test_first_batch_timestamp(void **state)
+{
+    fixture_t *f = *state;
+    kl_segment_t *seg = NULL;
+    assert_int_equal(segment_create(&seg, f->dir, 0, 0, NULL), KL_OK);
+    assert_int_equal(seg->first_batch_timestamp, -1);
+    assert_int_equal(segment_append(seg, f->bytes[0], f->sizes[0] - 1), KL_ERR_CORRUPT_MESSAGE);
+    assert_int_equal(seg->first_batch_timestamp, -1);
+    int64_t first = kl_be64_read(f->bytes[0] + 35);
+    assert_int_equal(segment_append(seg, f->bytes[0], f->sizes[0]), KL_OK);
+    assert_int_equal(seg->first_batch_timestamp, first);
+    assert_int_equal(segment_append(seg, f->bytes[1], f->sizes[1]), KL_OK);
+    assert_int_equal(seg->first_batch_timestamp, first);
+    segment_close(seg);
+    assert_int_equal(segment_open_active(&seg, f->dir, 0, 0, NULL), KL_OK);
+    assert_int_equal(seg->first_batch_timestamp, first);
+    segment_close(seg);
+}
+
 static void test_flush_and_create_refuses_existing(void **state)
 {
     fixture_t *f = *state;
@@ -1281,6 +1302,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recovery_of_empty_and_partial_header_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_truncates_a_leftover_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offset_for_timestamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_batch_timestamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_and_create_refuses_existing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_index_entries_follow_the_offset_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_lookup_reads_few_headers, setup, teardown),

@@ -1,6 +1,6 @@
 /*
  * test/test_topic_store.c — unit tests of infrastructure/storage/topic_store.c: save/load
- * round trip with configs, temp and foreign files ignored, a corrupt file refused, names
+ * round trip with configs, one topic by name, temp and foreign files ignored, a corrupt file refused, names
  * and values the format cannot hold refused. Each test uses its own mkdtemp directory.
  */
 #include <setjmp.h>
@@ -191,6 +191,27 @@ static void test_corrupt_file_fails_the_load(void **state)
     assert_int_equal(f->seen[0].partition_count, 5);
 }
 
+/* One topic by name, as log_dir reads a topic's segment.bytes / segment.ms when it opens
+ * a partition: found, absent (no error), or a corrupt file (an error, as for load_all). */
+static void test_load_one_topic(void **state)
+{
+    fixture_t *f = *state;
+    kl_topic_meta_t a = meta_of("orders", 3);
+    assert_int_equal(topic_meta_set_config(&a, "segment.bytes", "1024"), KL_OK);
+    assert_int_equal(topic_store_save(f->ts, &a), KL_OK);
+    kl_topic_meta_t m;
+    bool found = false;
+    assert_int_equal(topic_store_load(f->ts, "orders", &m, &found), KL_OK);
+    assert_true(found);
+    assert_string_equal(m.name, "orders");
+    assert_int_equal(m.partition_count, 3);
+    assert_string_equal(topic_meta_config(&m, "segment.bytes"), "1024");
+    assert_int_equal(topic_store_load(f->ts, "nope", &m, &found), KL_OK);
+    assert_false(found);
+    write_file(f, "broken.properties", "partitions=abc\n");
+    assert_int_equal(topic_store_load(f->ts, "broken", &m, &found), KL_ERR_KAFKA_STORAGE_ERROR);
+}
+
 static void test_visitor_error_stops_the_walk(void **state)
 {
     fixture_t *f = *state;
@@ -247,6 +268,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_half_written_temp_and_foreign_files_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_directory_loads_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_file_fails_the_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_one_topic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visitor_error_stops_the_walk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_what_the_format_cannot_hold, setup, teardown),
         cmocka_unit_test(test_open_needs_the_log_dir),

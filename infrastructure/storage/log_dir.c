@@ -8,6 +8,14 @@
  * Kafka's rule for a shared directory: the broker takes an exclusive lock on
  * <log.dirs>/.lock at startup and refuses to start when another process holds it. flock(2)
  * is released by the kernel when the process dies, so a kill -9 leaves no stale lock.
+ *
+ * Kafka's LogConfig rule for a partition's settings: a topic's override (segment.bytes,
+ * segment.ms) wins over the broker's default (log.segment.bytes, log.roll.ms). The
+ * overrides live in the topic's .properties file, so partition_open reads that file
+ * (topic_store_load) rather than keeping a second copy in memory that could disagree:
+ * partitions are opened only at startup and by CreateTopics, and the read is one small
+ * file. A partition of a topic without a file (a test's, or one opened by hand) gets the
+ * broker's defaults.
  */
 #include "infrastructure/storage/log_dir.h"
 
@@ -207,12 +215,60 @@ static kl_err_t log_dir_track(kl_log_dir_t *d, kl_partition_log_t *pl)
     return KL_OK;
 }
 
+/* One persisted override within [min, max] into *out; left alone when the topic has
+ * none. CreateTopics checked it, so a bad one was edited by hand: refused, and named. */
+static kl_err_t log_dir_override(const kl_log_dir_t *d, const kl_topic_meta_t *meta,
+                                 const char *key, int64_t min, int64_t max, int64_t *out)
+{
+    const char *v = topic_meta_config(meta, key);
+    if (v == NULL)
+        return KL_OK;
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (end == v || *end != '\0' || errno == ERANGE || n < min || n > max) {
+        KL_LOG_ERR(d->log, LD_MOD, "topic %s: config %s=%s in " KL_TOPIC_STORE_DIR
+                   "/%s.properties is not an integer in [%" PRId64 ", %" PRId64 "]",
+                   meta->name, key, v, meta->name, min, max);
+        return KL_ERR_KAFKA_STORAGE_ERROR;
+    }
+    *out = n;
+    return KL_OK;
+}
+
+/* The partition log's settings: the broker's defaults, then the topic's overrides (bounds
+ * as CreateTopics checks them: segment.bytes an INT atLeast(14), segment.ms atLeast(1)). */
+static kl_err_t log_dir_plog_config(const kl_log_dir_t *d, const char *topic,
+                                    kl_plog_config_t *pc)
+{
+    *pc = (kl_plog_config_t){
+        .segment_bytes = d->cfg.segment_bytes,
+        .segment_ms = d->cfg.roll_ms,
+        .index_interval_bytes = d->cfg.index_interval_bytes,
+        .flush_interval_messages = d->cfg.flush_interval_messages,
+        .flush_interval_ms = d->cfg.flush_interval_ms,
+        .log = d->log,
+    };
+    kl_topic_meta_t meta;
+    bool found = false;
+    kl_err_t err = topic_store_load(d->topics, topic, &meta, &found);
+    if (err != KL_OK || !found)
+        return err;
+    err = log_dir_override(d, &meta, "segment.bytes", 14, INT32_MAX, &pc->segment_bytes);
+    if (err == KL_OK)
+        err = log_dir_override(d, &meta, "segment.ms", 1, INT64_MAX, &pc->segment_ms);
+    return err;
+}
+
 static kl_err_t log_dir_partition_open(void *self, const char *topic, int32_t partition,
                                        void **log_out, kl_partition_offsets_t *offsets_out)
 {
     kl_log_dir_t *d = self;
     char path[KL_PATH_MAX];
+    kl_plog_config_t pc;
     kl_err_t err = log_dir_partition_path(d, path, sizeof path, topic, partition);
+    if (err == KL_OK)
+        err = log_dir_plog_config(d, topic, &pc);
     if (err != KL_OK)
         return err;
     if (mkdir(path, 0755) == 0)
@@ -221,13 +277,6 @@ static kl_err_t log_dir_partition_open(void *self, const char *topic, int32_t pa
         err = log_dir_io_error(d, "mkdir", path);
     if (err != KL_OK)
         return err;
-    kl_plog_config_t pc = {
-        .segment_bytes = d->cfg.segment_bytes,
-        .index_interval_bytes = d->cfg.index_interval_bytes,
-        .flush_interval_messages = d->cfg.flush_interval_messages,
-        .flush_interval_ms = d->cfg.flush_interval_ms,
-        .log = d->log,
-    };
     kl_partition_log_t *pl = NULL;
     err = plog_open(&pl, path, &pc);
     if (err != KL_OK)

@@ -23,7 +23,11 @@
 
 typedef struct kl_storage_config {
     char log_dir[KL_PATH_MAX];            /* log.dirs (one directory) */
-    int64_t segment_bytes;                /* log.segment.bytes: roll past this size (1 GiB) */
+    int64_t segment_bytes;                /* log.segment.bytes: roll past this size (1 GiB);
+                                             a topic's segment.bytes overrides it */
+    int64_t roll_ms;                      /* log.roll.ms / log.roll.hours: roll a segment
+                                             this old (7 days); a topic's segment.ms
+                                             overrides it; <= 0: never by time */
     int32_t index_interval_bytes;         /* log.index.interval.bytes: 4096 */
     int64_t flush_interval_messages;      /* log.flush.interval.messages: fsync after N (default: never) */
     int64_t flush_interval_ms;            /* log.flush.interval.ms: fsync after T ms (default: never) */

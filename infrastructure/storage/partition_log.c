@@ -1,8 +1,8 @@
 /*
  * infrastructure/storage/partition_log.c — a partition's segments: open + recover, roll,
  * find the segment of an offset, flush policy (see partition_log.h for the Kafka rules).
- * Layer: infrastructure. May touch: storage/segment.h, logging, POSIX directories and
- * files (readdir; stat, unlink and a directory fsync for retention).
+ * Layer: infrastructure. May touch: storage/segment.h, infrastructure/clock.h, logging,
+ * POSIX directories and files (readdir; stat, unlink and a directory fsync for retention).
  *
  * Costs: open = 1 readdir + per older segment 1 pread of each index file + a full CRC scan
  * of the active one; append = a header walk of the request + segment_append (+ a 12-byte
@@ -20,12 +20,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "infrastructure/clock.h"
+
 #define PLOG_MOD "partition_log"
 #define PLOG_PATH_MAX 4096           /* a segment file path (log_dir.h: KL_PATH_MAX) */
 
 static kl_segment_t *plog_active(const kl_partition_log_t *pl)
 {
     return pl->segments[pl->segment_count - 1];
+}
+
+/* The injected clock, else the real wall clock (segment.ms is wall time, as in Kafka). */
+static int64_t plog_now_ms(const kl_partition_log_t *pl)
+{
+    const kl_clock_t *c = &pl->cfg.clock;
+    return c->now_ms != NULL ? c->now_ms(c->self) : clock_wall_ms();
 }
 
 static kl_err_t plog_push(kl_partition_log_t *pl, kl_segment_t *seg)
@@ -136,6 +145,7 @@ kl_err_t plog_open(kl_partition_log_t **out, const char *dir, const kl_plog_conf
     if (err != KL_OK)
         goto err;
     free(bases);
+    pl->active_created_ms = plog_now_ms(pl);
     KL_LOG_DBG(cfg->log, PLOG_MOD, "opened %s: %zu segment(s), offsets [%" PRId64 ", %" PRId64 ")",
                dir, pl->segment_count, plog_log_start(pl), plog_log_end(pl));
     *out = pl;
@@ -179,15 +189,21 @@ kl_err_t plog_flush(kl_partition_log_t *pl)
 
 /* ---- append ---------------------------------------------------------------------------- */
 
-/* Last offset of the last batch (headers only; segment_append checks them again). */
-static kl_err_t plog_last_offset(const uint8_t *batches, size_t len, int64_t *last_out)
+/* What the roll decision needs from the batches to append (headers only; segment_append
+ * checks them again): the last batch's last offset and the largest max_timestamp
+ * (Kafka's maxTimestampInMessages; -1 when no batch has one). */
+static kl_err_t plog_scan_batches(const uint8_t *batches, size_t len, int64_t *last_out,
+                                  int64_t *max_timestamp_out)
 {
+    *max_timestamp_out = KL_TIME_INDEX_NO_TIMESTAMP;
     for (size_t pos = 0; pos < len;) {
         kl_batch_header_t h;
         kl_err_t err = batch_header_parse(batches + pos, len - pos, &h);
         if (err != KL_OK)
             return err;
         *last_out = batch_last_offset(&h);
+        if (h.max_timestamp > *max_timestamp_out)
+            *max_timestamp_out = h.max_timestamp;
         pos += batch_total_size(&h);
     }
     return KL_OK;
@@ -214,24 +230,47 @@ static kl_err_t plog_roll(kl_partition_log_t *pl)
         segment_close(seg);
         return err;
     }
+    pl->active_created_ms = plog_now_ms(pl);
     KL_LOG_DBG(pl->cfg.log, PLOG_MOD, "rolled %s at offset %" PRId64 " (%" PRId64 " bytes in the old one)",
                seg->log_path, seg->base_offset, old->size);
     return KL_OK;
+}
+
+/* segment.ms, Kafka's LogSegment.timeWaitedForRoll (the rule is in partition_log.h). The
+ * timestamp difference is taken only when positive, so no subtraction can overflow. */
+static bool plog_waited_too_long(const kl_partition_log_t *pl, int64_t max_timestamp)
+{
+    const kl_segment_t *active = plog_active(pl);
+    int64_t first = active->first_batch_timestamp;
+    if (pl->cfg.segment_ms <= 0)
+        return false;
+    if (first >= 0)
+        return max_timestamp > first && max_timestamp - first > pl->cfg.segment_ms;
+    return plog_now_ms(pl) - pl->active_created_ms > pl->cfg.segment_ms;
+}
+
+/* Kafka's LogSegment.shouldRoll, without the jitter: never an empty segment (a batch
+ * larger than segment.bytes still needs a home); else when the append would pass
+ * segment.bytes or the index's int32 limits, or segment.ms has passed. */
+static bool plog_should_roll(const kl_partition_log_t *pl, size_t len, int64_t last,
+                             int64_t max_timestamp)
+{
+    const kl_segment_t *active = plog_active(pl);
+    if (active->size == 0)
+        return false;
+    return active->size + (int64_t)len > pl->cfg.segment_bytes ||
+           !segment_can_hold(active, len, last) || plog_waited_too_long(pl, max_timestamp);
 }
 
 kl_err_t plog_append(kl_partition_log_t *pl, const uint8_t *batches, size_t len)
 {
     if (len == 0)
         return KL_OK;
-    int64_t last = 0, end = plog_log_end(pl);
-    kl_err_t err = plog_last_offset(batches, len, &last);
+    int64_t last = 0, max_timestamp = 0, end = plog_log_end(pl);
+    kl_err_t err = plog_scan_batches(batches, len, &last, &max_timestamp);
     if (err != KL_OK)
         return err;
-    kl_segment_t *active = plog_active(pl);
-    /* log.segment.bytes: roll rather than grow past it, unless the segment is empty (a
-     * batch larger than the limit still needs a home). */
-    if (active->size > 0 && (active->size + (int64_t)len > pl->cfg.segment_bytes ||
-                             !segment_can_hold(active, len, last))) {
+    if (plog_should_roll(pl, len, last, max_timestamp)) {
         err = plog_roll(pl);
         if (err != KL_OK)
             return err;

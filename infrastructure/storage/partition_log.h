@@ -1,12 +1,24 @@
 /*
  * infrastructure/storage/partition_log.h — one partition's log: its ordered segments in
  * <log.dirs>/<topic>-<partition>/, rolling, offset lookup, recovery and the flush policy.
- * Layer: infrastructure. May touch: storage/segment.h, the sink port, logging, POSIX dirs
- * (and stat/unlink of segment files for retention).
+ * Layer: infrastructure. May touch: storage/segment.h, the sink and clock ports,
+ * infrastructure/clock.h, logging, POSIX dirs (and stat/unlink of segment files for
+ * retention).
  *
  * Kafka's rules kept here:
- *   - log.segment.bytes: a new segment is rolled when the active one is non-empty and the
- *     append would make it larger; its base offset is the log end offset.
+ *   - log.segment.bytes (a topic's segment.bytes): a new segment is rolled when the active
+ *     one is non-empty and the append would make it larger; its base offset is the log end
+ *     offset.
+ *   - segment.ms (broker default log.roll.ms / log.roll.hours), Kafka's
+ *     LogSegment.shouldRoll: also roll when the active segment is non-empty and the time it
+ *     has waited is MORE than segment.ms. Kafka's timeWaitedForRoll: when the segment's
+ *     first batch has a timestamp, the appended batches' largest timestamp minus that one
+ *     (record time, not the broker's clock); otherwise the clock now minus the time the
+ *     segment was created, or opened after a restart (Kafka keeps that time in memory
+ *     only). Checked on append, so a quiet partition's old segment is closed by its next
+ *     append and becomes deletable by retention. Kafka subtracts a random
+ *     segment.jitter.ms (default 0) to spread the rolls of many partitions; Klamm has no
+ *     jitter.
  *   - recovery: only the active (last) segment is scanned and CRC-checked; older segments
  *     were fsynced when they were rolled, so their index is trusted after a sanity check
  *     (fast startup), and their batches are checked when they are read instead. The
@@ -28,11 +40,14 @@
 #include "infrastructure/storage/segment.h"
 
 typedef struct kl_plog_config {
-    int64_t segment_bytes;              /* log.segment.bytes */
+    int64_t segment_bytes;              /* segment.bytes (or log.segment.bytes) */
+    int64_t segment_ms;                 /* segment.ms (or log.roll.ms); <= 0: never by time */
     int32_t index_interval_bytes;       /* log.index.interval.bytes */
     int64_t flush_interval_messages;    /* fsync after this many records; <= 0: never */
     int64_t flush_interval_ms;          /* fsync when the last flush is older; < 0: never */
     const kl_log_t *log;                /* may be NULL */
+    kl_clock_t clock;                   /* segment.ms without timestamps; now_ms NULL:
+                                           clock_wall_ms (a test injects its own) */
 } kl_plog_config_t;
 
 /* Fields are read-only outside partition_log.c. */
@@ -44,6 +59,8 @@ typedef struct kl_partition_log {
     size_t segment_cap;
     int64_t unflushed_messages;         /* records appended since the last fsync */
     int64_t last_flush_ms;              /* tick time of the last fsync; -1 before the first tick */
+    int64_t active_created_ms;          /* clock time the active segment was created or
+                                           opened (Kafka's LogSegment.created) */
 } kl_partition_log_t;
 
 /* Open the partition directory `dir` (must exist): every "<20 digits>.log" file, in
@@ -55,8 +72,9 @@ kl_err_t plog_open(kl_partition_log_t **out, const char *dir, const kl_plog_conf
 void plog_close(kl_partition_log_t *pl);
 
 /* Append whole batches with assigned base offsets starting at the log end; rolls first when
- * log.segment.bytes (or the index's int32 limits) would be passed. Nothing is appended on
- * error. May fsync (flush_interval_messages). */
+ * segment.bytes (or the index's int32 limits) would be passed or segment.ms has passed.
+ * Nothing is appended on error. May fsync (flush_interval_messages). Cost: a clock read
+ * only when segment.ms applies and the active segment's first batch has no timestamp. */
 kl_err_t plog_append(kl_partition_log_t *pl, const uint8_t *batches, size_t len);
 
 /* Whole batches from the one containing `offset` (KIP-74, see segment_read), from one

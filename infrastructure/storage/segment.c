@@ -216,6 +216,8 @@ static kl_err_t segment_index_reserve(kl_segment_t *seg, size_t count)
  * The maximum is updated first, so the batch being indexed counts, as in Kafka. */
 static kl_err_t segment_index_note(kl_segment_t *seg, const kl_batch_header_t *h, int64_t position)
 {
+    if (position == 0)                      /* segment.ms measures from this batch */
+        seg->first_batch_timestamp = h->max_timestamp;
     if (h->max_timestamp > seg->max_timestamp) {
         seg->max_timestamp = h->max_timestamp;
         seg->max_timestamp_offset = batch_last_offset(h);
@@ -255,6 +257,7 @@ static kl_err_t segment_index_reset(kl_segment_t *seg)
     seg->bytes_since_index = 0;
     seg->max_timestamp = KL_TIME_INDEX_NO_TIMESTAMP;
     seg->max_timestamp_offset = seg->base_offset;
+    seg->first_batch_timestamp = KL_TIME_INDEX_NO_TIMESTAMP;
     return time_index_truncate(seg->time_index, 0);
 }
 
@@ -366,6 +369,7 @@ static kl_err_t segment_alloc(kl_segment_t **out, const char *dir, int64_t base_
     seg->next_offset = base_offset;
     seg->max_timestamp = KL_TIME_INDEX_NO_TIMESTAMP;
     seg->max_timestamp_offset = base_offset;
+    seg->first_batch_timestamp = KL_TIME_INDEX_NO_TIMESTAMP;
     seg->index_interval_bytes = index_interval_bytes;
     seg->log = log;
     size_t cap = strlen(dir) + 1 + KL_SEGMENT_NAME_DIGITS + sizeof ".index";
@@ -742,6 +746,7 @@ kl_err_t segment_append(kl_segment_t *seg, const uint8_t *batches, size_t len)
     size_t old_time_count = seg->time_index->count;
     int64_t old_since = seg->bytes_since_index;
     int64_t old_max = seg->max_timestamp, old_max_offset = seg->max_timestamp_offset;
+    int64_t old_first = seg->first_batch_timestamp;
     int64_t next = seg->next_offset;
     kl_err_t err = segment_stage(seg, batches, len, &next);
     if (err != KL_OK)
@@ -774,6 +779,7 @@ err:
     seg->bytes_since_index = old_since;
     seg->max_timestamp = old_max;
     seg->max_timestamp_offset = old_max_offset;
+    seg->first_batch_timestamp = old_first;
     (void)time_index_truncate(seg->time_index, old_time_count);   /* logged on failure */
     return err;
 }

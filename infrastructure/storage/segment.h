@@ -68,6 +68,10 @@ typedef struct kl_segment {
     kl_time_index_t *time_index;     /* <dir>/<base>.timeindex */
     int64_t max_timestamp;           /* largest batch max_timestamp; -1 (none) when empty */
     int64_t max_timestamp_offset;    /* last offset of the first batch that reached it */
+    int64_t first_batch_timestamp;   /* the first batch's max_timestamp, -1 when empty or
+                                        none (Kafka's rollingBasedTimestamp, for segment.ms);
+                                        set by append and by a scan, so -1 in a segment
+                                        opened sealed with trusted indexes (never active) */
     kl_segment_stats_t *stats;       /* NULL, or a test's counters */
     const kl_log_t *log;             /* may be NULL: silence */
 } kl_segment_t;

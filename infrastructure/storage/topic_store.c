@@ -277,3 +277,23 @@ kl_err_t topic_store_load_all(kl_topic_store_t *ts, kl_topic_visit_fn visit, voi
     closedir(d);
     return err;
 }
+
+kl_err_t topic_store_load(const kl_topic_store_t *ts, const char *name, kl_topic_meta_t *meta,
+                          bool *found)
+{
+    char path[4096];
+    *found = false;
+    memset(meta, 0, sizeof *meta);
+    size_t nlen = strnlen(name, sizeof meta->name);
+    if (topic_validate_name(name, nlen) != KL_OK || !topic_store_exists(ts, name))
+        return KL_OK;                                /* no such file can exist */
+    memcpy(meta->name, name, nlen);
+    meta->replication_factor = 1;
+    if (!topic_store_path(ts, path, sizeof path, name, TS_SUFFIX)) {
+        KL_LOG_ERR(ts->log, TS_MOD, "path too long under %s", ts->dir);
+        return KL_ERR_KAFKA_STORAGE_ERROR;
+    }
+    kl_err_t err = topic_store_parse_file(ts, path, meta);
+    *found = err == KL_OK;
+    return err;
+}

@@ -60,4 +60,10 @@ kl_err_t topic_store_save(kl_topic_store_t *ts, const kl_topic_meta_t *meta);
  * A visitor's error stops the walk and is returned. */
 kl_err_t topic_store_load_all(kl_topic_store_t *ts, kl_topic_visit_fn visit, void *arg);
 
+/* One topic's metadata by name, parsed as topic_store_load_all does: *found = false (and
+ * KL_OK) when it has no committed file. Errors as topic_store_load_all's (a file that does
+ * not parse: KAFKA_STORAGE_ERROR, logged). Cost: 1 access + 1 fopen and a line read. */
+kl_err_t topic_store_load(const kl_topic_store_t *ts, const char *name, kl_topic_meta_t *meta,
+                          bool *found);
+
 #endif

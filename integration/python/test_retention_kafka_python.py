@@ -2,14 +2,20 @@
 
 Run alone:  KLAMM_BROKER=build/klamm /usr/bin/python3 integration/python/test_retention_kafka_python.py
 
-The broker runs with log.retention.check.interval.ms=500 and log.segment.bytes=1024:
-Klamm rolls segments by the broker's log.segment.bytes only (a topic's segment.bytes is
-stored and reported but not acted on), so the small segments come from the broker
-property. The topic is created with retention.ms=1000. After producing a few segments'
-worth of records and waiting past retention.ms plus a check interval, every sealed
-segment is gone (the active one is never deleted), beginning_offsets() reports the
-active segment's base offset, a fetch below it is OFFSET_OUT_OF_RANGE, and the newest
-records are still readable — also after a restart.
+The broker runs with log.retention.check.interval.ms=500 and Kafka's default segment
+settings (1 GiB, 7 days); each topic asks for what it needs through its own configs.
+
+By size: the topic is created with retention.ms=1000 and segment.bytes=1024, so its
+partition rolls every ~3 records although the broker's log.segment.bytes is 1 GiB. After
+producing a few segments' worth of records and waiting past retention.ms plus a check
+interval, every sealed segment is gone (the active one is never deleted),
+beginning_offsets() reports the active segment's base offset, a fetch below it is
+OFFSET_OUT_OF_RANGE, and the newest records are still readable — also after a restart.
+
+By time: a topic with segment.ms=500 and retention.ms=3000 gets one record, then, after
+a pause longer than segment.ms, another: the second append rolls (Kafka's
+LogSegment.shouldRoll), so the first record's segment is sealed and retention deletes
+it — a quiet partition does not keep its records in the active segment forever.
 
 The last line printed is `kafka-python retention: N passed, N failed`, which
 integration/run.sh adds up.
@@ -29,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import klamm_broker  # noqa: E402
 
 SEGMENT_BYTES = 1024
+SEGMENT_MS = 500
 CHECK_INTERVAL_MS = 500
 RETENTION_MS = 1000
 RECORDS = 30
@@ -37,11 +44,10 @@ WAIT_S = 20                # for retention to act, at most
 
 
 class RetentionBroker(klamm_broker.Broker):
-    """The launcher's broker with small segments and a fast retention check."""
+    """The launcher's broker with a fast retention check (segment sizes are per topic)."""
 
     def command(self):
         return super().command() + [
-            "--override", "log.segment.bytes=%d" % SEGMENT_BYTES,
             "--override", "log.retention.check.interval.ms=%d" % CHECK_INTERVAL_MS,
         ]
 
@@ -102,12 +108,13 @@ class RetentionTest(unittest.TestCase):
     def tearDown(self):
         self.broker.close()
 
-    def create_topic(self):
+    def create_topic(self, **configs):
+        configs = configs or {"segment.bytes": str(SEGMENT_BYTES)}
+        configs.setdefault("retention.ms", str(RETENTION_MS))
         admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap, request_timeout_ms=15000)
         try:
             admin.create_topics([NewTopic(self.topic, num_partitions=1, replication_factor=1,
-                                          topic_configs={"retention.ms": str(RETENTION_MS),
-                                                         "segment.bytes": str(SEGMENT_BYTES)})],
+                                          topic_configs=configs)],
                                 timeout_ms=10000)
         finally:
             admin.close()
@@ -177,6 +184,21 @@ class RetentionTest(unittest.TestCase):
         self.assertEqual(self.beginning(), start)
         values = read_from(self.broker.bootstrap, self.tp, start, RECORDS)
         self.assertEqual(len(values), RECORDS - start)
+
+
+    def test_segment_ms_rolls_a_quiet_partition_so_retention_can_delete(self):
+        # retention.ms well above the pause, so the sealed segment is seen before it goes
+        self.create_topic(**{"segment.ms": str(SEGMENT_MS), "retention.ms": str(SEGMENT_MS * 6)})
+        self.assertEqual(produce_one_by_one(self.broker.bootstrap, self.topic, 1), [0])
+        time.sleep(SEGMENT_MS / 1000 * 2)
+        self.assertEqual(segment_files(self.broker, self.topic), [0], "no roll without an append")
+        self.assertEqual(produce_one_by_one(self.broker.bootstrap, self.topic, 1), [1])
+        self.assertEqual(segment_files(self.broker, self.topic), [0, 1],
+                         "the append after segment.ms went into a new segment")
+        self.assertEqual(self.wait_for_log_start(1), 1, "the sealed segment is past retention.ms")
+        self.assertEqual(segment_files(self.broker, self.topic), [1])
+        values = read_from(self.broker.bootstrap, self.tp, 1, 2)
+        self.assertEqual([o for o, _ in values], [1])
 
 
 class ResultWithBrokerLogs(unittest.TextTestResult):
