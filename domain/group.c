@@ -747,14 +747,13 @@ static kl_err_t group_apply_assignments(group_t *g, const group_assignment_t *as
     return KL_OK;
 }
 
-kl_err_t group_sync(group_t *g, const char *member_id, const char *group_instance_id,
-                    int32_t generation_id, const char *protocol_type,
-                    const char *protocol_name, const group_assignment_t *assignments,
-                    int32_t assignment_count, int64_t now_ms, group_sync_outcome_t *out)
+/* The checks SyncGroup and Heartbeat start with, in Kafka's order: the group is alive, a
+ * static member's instance is not fenced, the member exists, its generation is current.
+ * *m_out is the member when the answer is KL_OK. */
+static kl_err_t group_check_member(group_t *g, const char *member_id,
+                                   const char *group_instance_id, int32_t generation_id,
+                                   group_member_t **m_out)
 {
-    out->waiting = false;
-    out->assignment = NULL;
-    out->assignment_len = 0;
     if (g->state == GROUP_DEAD)
         return KL_ERR_COORDINATOR_NOT_AVAILABLE;
     if (group_is_fenced(g, member_id, group_instance_id))
@@ -764,6 +763,22 @@ kl_err_t group_sync(group_t *g, const char *member_id, const char *group_instanc
         return KL_ERR_UNKNOWN_MEMBER_ID;
     if (generation_id != g->generation_id)
         return KL_ERR_ILLEGAL_GENERATION;
+    *m_out = m;
+    return KL_OK;
+}
+
+kl_err_t group_sync(group_t *g, const char *member_id, const char *group_instance_id,
+                    int32_t generation_id, const char *protocol_type,
+                    const char *protocol_name, const group_assignment_t *assignments,
+                    int32_t assignment_count, int64_t now_ms, group_sync_outcome_t *out)
+{
+    out->waiting = false;
+    out->assignment = NULL;
+    out->assignment_len = 0;
+    group_member_t *m = NULL;
+    kl_err_t err = group_check_member(g, member_id, group_instance_id, generation_id, &m);
+    if (err != KL_OK)
+        return err;
     /* KIP-559: SyncGroup v5 names the protocol; it must be the one chosen. */
     if ((protocol_type && !group_str_eq(protocol_type, g->protocol_type)) ||
         (protocol_name && !group_str_eq(protocol_name, g->protocol_name)))
@@ -774,7 +789,7 @@ kl_err_t group_sync(group_t *g, const char *member_id, const char *group_instanc
         return KL_ERR_REBALANCE_IN_PROGRESS;
     case GROUP_COMPLETING_REBALANCE:
         if (g->leader == m) {
-            kl_err_t err = group_apply_assignments(g, assignments, assignment_count);
+            err = group_apply_assignments(g, assignments, assignment_count);
             if (err != KL_OK)
                 return err;
             break;
@@ -803,15 +818,10 @@ void group_cancel_sync(group_t *g, const char *member_id)
 kl_err_t group_heartbeat(group_t *g, const char *member_id, const char *group_instance_id,
                          int32_t generation_id, int64_t now_ms)
 {
-    if (g->state == GROUP_DEAD)
-        return KL_ERR_COORDINATOR_NOT_AVAILABLE;
-    if (group_is_fenced(g, member_id, group_instance_id))
-        return KL_ERR_FENCED_INSTANCE_ID;
-    group_member_t *m = group_find_member(g, member_id);
-    if (!m)
-        return KL_ERR_UNKNOWN_MEMBER_ID;
-    if (generation_id != g->generation_id)
-        return KL_ERR_ILLEGAL_GENERATION;
+    group_member_t *m = NULL;
+    kl_err_t err = group_check_member(g, member_id, group_instance_id, generation_id, &m);
+    if (err != KL_OK)
+        return err;
     m->last_heartbeat_ms = now_ms;
     /* The heartbeat is how a settled member learns it must rejoin. */
     if (g->state == GROUP_PREPARING_REBALANCE)

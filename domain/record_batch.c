@@ -69,21 +69,21 @@ void kl_be16_write(uint8_t *p, int16_t v)
 /* ---- header ------------------------------------------------------------------ */
 
 /* Field by field, at the offsets of the table in record_batch.h. */
-static void batch_header_decode(const uint8_t *buf, kl_batch_header_t *out)
+void batch_header_decode(const uint8_t *hdr, kl_batch_header_t *out)
 {
-    out->base_offset = kl_be64_read(buf + 0);
-    out->batch_length = kl_be32_read(buf + 8);
-    out->partition_leader_epoch = kl_be32_read(buf + 12);
-    out->magic = (int8_t)buf[16];
-    out->crc = (uint32_t)kl_be32_read(buf + 17);
-    out->attributes = kl_be16_read(buf + 21);
-    out->last_offset_delta = kl_be32_read(buf + 23);
-    out->base_timestamp = kl_be64_read(buf + 27);
-    out->max_timestamp = kl_be64_read(buf + 35);
-    out->producer_id = kl_be64_read(buf + 43);
-    out->producer_epoch = kl_be16_read(buf + 51);
-    out->base_sequence = kl_be32_read(buf + 53);
-    out->records_count = kl_be32_read(buf + 57);
+    out->base_offset = kl_be64_read(hdr + 0);
+    out->batch_length = kl_be32_read(hdr + 8);
+    out->partition_leader_epoch = kl_be32_read(hdr + 12);
+    out->magic = (int8_t)hdr[16];
+    out->crc = (uint32_t)kl_be32_read(hdr + 17);
+    out->attributes = kl_be16_read(hdr + 21);
+    out->last_offset_delta = kl_be32_read(hdr + 23);
+    out->base_timestamp = kl_be64_read(hdr + 27);
+    out->max_timestamp = kl_be64_read(hdr + 35);
+    out->producer_id = kl_be64_read(hdr + 43);
+    out->producer_epoch = kl_be16_read(hdr + 51);
+    out->base_sequence = kl_be32_read(hdr + 53);
+    out->records_count = kl_be32_read(hdr + 57);
 }
 
 kl_err_t batch_header_parse(const uint8_t *buf, size_t len, kl_batch_header_t *out)

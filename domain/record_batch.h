@@ -57,6 +57,12 @@ typedef struct kl_batch_header {
     int32_t records_count;
 } kl_batch_header_t;
 
+/* Decode the 61 header bytes at hdr[0..61) into `out`, field by field, and nothing else:
+ * no length, magic or CRC check (the caller guarantees 61 readable bytes and checks what it
+ * needs). batch_header_parse uses it on a batch in memory; segment.c on a header it read
+ * alone from disk. */
+void batch_header_decode(const uint8_t *hdr, kl_batch_header_t *out);
+
 /* Decode the header at buf[0..len). Checks, in this order: magic == 2 (read at byte 16
  * whenever len > 16, so a short v0/v1 message set is still recognised as such),
  * len >= 61, batch_length large enough to hold the header (>= 49) and the whole batch

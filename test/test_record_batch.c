@@ -176,6 +176,81 @@ static void test_parse_decodes_every_field(void **state)
     assert_int_equal(batch_is_control(&h), 0);
 }
 
+static void assert_headers_equal(const kl_batch_header_t *a, const kl_batch_header_t *b)
+{
+    assert_true(a->base_offset == b->base_offset);
+    assert_int_equal(a->batch_length, b->batch_length);
+    assert_int_equal(a->partition_leader_epoch, b->partition_leader_epoch);
+    assert_int_equal(a->magic, b->magic);
+    assert_int_equal(a->crc, b->crc);
+    assert_int_equal(a->attributes, b->attributes);
+    assert_int_equal(a->last_offset_delta, b->last_offset_delta);
+    assert_true(a->base_timestamp == b->base_timestamp);
+    assert_true(a->max_timestamp == b->max_timestamp);
+    assert_true(a->producer_id == b->producer_id);
+    assert_int_equal(a->producer_epoch, b->producer_epoch);
+    assert_int_equal(a->base_sequence, b->base_sequence);
+    assert_int_equal(a->records_count, b->records_count);
+}
+
+/* batch_header_decode on 61 bytes written field by field at the offsets of the table in
+ * record_batch.h, with negative values and a header no check would accept: it only
+ * decodes. */
+static void test_decode_reads_the_61_bytes_as_they_are(void **state)
+{
+    (void)state;
+    uint8_t hdr[KL_BATCH_HEADER_SIZE];
+    memset(hdr, 0, sizeof hdr);
+    kl_be64_write(hdr + 0, -2);
+    kl_be32_write(hdr + 8, 0);                      /* batch_length no batch can have */
+    kl_be32_write(hdr + 12, -1);
+    hdr[16] = 1;                                    /* magic 1: decoded, not refused */
+    kl_be32_write(hdr + 17, (int32_t)0xdeadbeefu);
+    kl_be16_write(hdr + 21, 0x0024);
+    kl_be32_write(hdr + 23, -5);
+    kl_be64_write(hdr + 27, 1700000000000LL);
+    kl_be64_write(hdr + 35, -1);
+    kl_be64_write(hdr + 43, 0x7fffffffffffffffLL);
+    kl_be16_write(hdr + 51, -1);
+    kl_be32_write(hdr + 53, 0x01020304);
+    kl_be32_write(hdr + 57, 12345);
+    kl_batch_header_t h;
+    memset(&h, 0xaa, sizeof h);
+    batch_header_decode(hdr, &h);
+    assert_true(h.base_offset == -2);
+    assert_int_equal(h.batch_length, 0);
+    assert_int_equal(h.partition_leader_epoch, -1);
+    assert_int_equal(h.magic, 1);
+    assert_true(h.crc == 0xdeadbeefu);
+    assert_int_equal(h.attributes, 0x0024);
+    assert_int_equal(h.last_offset_delta, -5);
+    assert_true(h.base_timestamp == 1700000000000LL);
+    assert_true(h.max_timestamp == -1);
+    assert_true(h.producer_id == 0x7fffffffffffffffLL);
+    assert_int_equal(h.producer_epoch, -1);
+    assert_int_equal(h.base_sequence, 0x01020304);
+    assert_int_equal(h.records_count, 12345);
+}
+
+/* The header alone (what segment.c reads from disk) decodes to what batch_header_parse
+ * gives for the whole batch. */
+static void test_decode_of_the_header_alone_matches_parse(void **state)
+{
+    (void)state;
+    uint8_t buf[512], hdr[KL_BATCH_HEADER_SIZE];
+    batch_spec_t s = {
+        .base_offset = 77, .leader_epoch = 2, .attributes = 0x0003,
+        .base_timestamp = 1600000000000LL, .producer_id = -1, .producer_epoch = -1,
+        .base_sequence = -1, .records = 3,
+    };
+    size_t n = build_batch(buf, &s);
+    memcpy(hdr, buf, sizeof hdr);
+    kl_batch_header_t parsed, decoded;
+    assert_int_equal(batch_header_parse(buf, n, &parsed), KL_OK);
+    batch_header_decode(hdr, &decoded);
+    assert_headers_equal(&decoded, &parsed);
+}
+
 static void test_attribute_accessors(void **state)
 {
     (void)state;
@@ -599,6 +674,8 @@ int main(void)
         cmocka_unit_test(test_be_reads_known_bytes),
         cmocka_unit_test(test_be_write_read_round_trip),
         cmocka_unit_test(test_parse_decodes_every_field),
+        cmocka_unit_test(test_decode_reads_the_61_bytes_as_they_are),
+        cmocka_unit_test(test_decode_of_the_header_alone_matches_parse),
         cmocka_unit_test(test_attribute_accessors),
         cmocka_unit_test(test_validate_accepts_hand_made_batches),
         cmocka_unit_test(test_trailing_bytes_are_not_part_of_the_batch),

@@ -809,6 +809,50 @@ static void test_str_copy(void **state)
     assert_false(kl_str_copy(abc, dst, 0));
 }
 
+static void test_str_dup(void **state)
+{
+    (void)state;
+    char frame[] = { 'g', 'r', 'o', 'u', 'p', 'X' };   /* a view, not NUL-terminated */
+    kl_str_t group = { frame, 5 };
+    char *copy = kl_str_dup(group);
+    assert_non_null(copy);
+    assert_string_equal(copy, "group");
+    assert_ptr_not_equal(copy, frame);
+    free(copy);
+    kl_str_t empty = { frame, 0 };
+    copy = kl_str_dup(empty);
+    assert_non_null(copy);
+    assert_string_equal(copy, "");
+    free(copy);
+    kl_str_t null = { NULL, -1 };
+    assert_null(kl_str_dup(null));
+    kl_str_t inner_nul = { "ab\0cd", 5 };                 /* like strndup: stops at NUL */
+    copy = kl_str_dup(inner_nul);
+    assert_non_null(copy);
+    assert_string_equal(copy, "ab");
+    free(copy);
+}
+
+/* A string read from a frame copies to exactly its bytes; a null one to NULL. */
+static void test_str_dup_of_read_strings(void **state)
+{
+    (void)state;
+    kl_writer_t w;
+    wr_init(&w);
+    wr_string(&w, "member-1", 8);
+    wr_nullable_string(&w, NULL, -1);
+    kl_reader_t r;
+    reader_over(&r, &w);
+    char *member = kl_str_dup(rd_string(&r));
+    kl_str_t instance = rd_nullable_string(&r);
+    assert_true(rd_ok(&r));
+    assert_string_equal(member, "member-1");
+    assert_null(instance.ptr);
+    assert_null(kl_str_dup(instance));
+    free(member);
+    wr_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -842,6 +886,8 @@ int main(void)
         cmocka_unit_test(test_writer_reserve),
         cmocka_unit_test(test_placeholder_patch),
         cmocka_unit_test(test_str_copy),
+        cmocka_unit_test(test_str_dup),
+        cmocka_unit_test(test_str_dup_of_read_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

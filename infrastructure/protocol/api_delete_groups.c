@@ -35,7 +35,7 @@ static bool dlg_decode(kl_reader_t *r, dlg_request_t *q)
 
 static kl_err_t dlg_delete_one(coord_t *c, kl_str_t group_id)
 {
-    char *id = strndup(group_id.ptr, (size_t)group_id.len);
+    char *id = kl_str_dup(group_id);
     kl_err_t err = id != NULL ? coord_delete(c, id) : KL_ERR_UNKNOWN_SERVER_ERROR;
     free(id);
     return err;

@@ -80,7 +80,7 @@ static void dg_describe_one(coord_t *c, kl_str_t group_id, const dg_request_t *q
                             kl_writer_t *out)
 {
     coord_describe_result_t d;
-    char *id = strndup(group_id.ptr, (size_t)group_id.len);
+    char *id = kl_str_dup(group_id);
     if (id != NULL) {
         coord_describe(c, id, &d);
     } else {                                /* out of memory: this group's error */

@@ -35,20 +35,15 @@ static bool hb_decode(kl_reader_t *r, int16_t v, hb_request_t *q)
     return rd_ok(r);
 }
 
-static char *hb_cstr(kl_str_t s)
-{
-    return s.ptr != NULL ? strndup(s.ptr, (size_t)s.len) : NULL;
-}
-
 kl_reply_t heartbeat_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out)
 {
     int16_t v = req->header.api_version;
     hb_request_t q;
     if (!hb_decode(body, v, &q))
         return KL_REPLY_CLOSE;
-    char *group_id = hb_cstr(q.group_id);
-    char *member_id = hb_cstr(q.member_id);
-    char *instance_id = hb_cstr(q.group_instance_id);
+    char *group_id = kl_str_dup(q.group_id);
+    char *member_id = kl_str_dup(q.member_id);
+    char *instance_id = kl_str_dup(q.group_instance_id);
     kl_err_t err = KL_ERR_UNKNOWN_SERVER_ERROR;             /* out of memory */
     if (group_id != NULL && member_id != NULL && (q.group_instance_id.ptr == NULL ||
                                                   instance_id != NULL))

@@ -72,12 +72,6 @@ static bool jg_decode(kl_reader_t *r, int16_t v, jg_request_t *q)
     return rd_ok(r) && q->protocol_count >= 0;
 }
 
-/* A NUL-terminated copy; NULL for the null string (or when out of memory). */
-static char *jg_cstr(kl_str_t s)
-{
-    return s.ptr != NULL ? strndup(s.ptr, (size_t)s.len) : NULL;
-}
-
 static bool jg_copied(kl_str_t s, const char *copy) { return s.ptr == NULL || copy != NULL; }
 
 static void jg_owned_free(jg_owned_t *o)
@@ -105,7 +99,7 @@ static bool jg_own_protocols(const jg_request_t *q, jg_owned_t *o)
     for (int32_t i = 0; i < q->protocol_count; i++) {
         kl_str_t name = rd_string(&r);
         kl_bytes_t md = rd_bytes(&r);
-        o->protocols[i].name = jg_cstr(name);
+        o->protocols[i].name = kl_str_dup(name);
         o->protocols[i].metadata = (uint8_t *)md.ptr;       /* frame bytes are mutable */
         o->protocols[i].metadata_len = (size_t)md.len;
         if (o->protocols[i].name == NULL)
@@ -118,11 +112,11 @@ static bool jg_own_protocols(const jg_request_t *q, jg_owned_t *o)
 static bool jg_own(const jg_request_t *q, kl_str_t client_id, jg_owned_t *o)
 {
     memset(o, 0, sizeof *o);
-    o->group_id = jg_cstr(q->group_id);
-    o->member_id = jg_cstr(q->member_id);
-    o->group_instance_id = jg_cstr(q->group_instance_id);
-    o->protocol_type = jg_cstr(q->protocol_type);
-    o->client_id = jg_cstr(client_id);
+    o->group_id = kl_str_dup(q->group_id);
+    o->member_id = kl_str_dup(q->member_id);
+    o->group_instance_id = kl_str_dup(q->group_instance_id);
+    o->protocol_type = kl_str_dup(q->protocol_type);
+    o->client_id = kl_str_dup(client_id);
     bool ok = jg_copied(q->group_id, o->group_id) && jg_copied(q->member_id, o->member_id) &&
               jg_copied(q->group_instance_id, o->group_instance_id) &&
               jg_copied(q->protocol_type, o->protocol_type) &&

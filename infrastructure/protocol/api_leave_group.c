@@ -44,17 +44,12 @@ static bool lg_decode(kl_reader_t *r, int16_t v, lg_request_t *q)
     return rd_ok(r) && q->member_count >= 0;
 }
 
-static char *lg_cstr(kl_str_t s)
-{
-    return s.ptr != NULL ? strndup(s.ptr, (size_t)s.len) : NULL;
-}
-
 /* One member leaves; UNKNOWN_SERVER_ERROR when its strings cannot be copied. */
 static kl_err_t lg_leave_one(coord_t *c, const char *group_id, kl_str_t member,
                              kl_str_t instance)
 {
-    char *member_id = lg_cstr(member);
-    char *instance_id = lg_cstr(instance);
+    char *member_id = kl_str_dup(member);
+    char *instance_id = kl_str_dup(instance);
     kl_err_t err = KL_ERR_UNKNOWN_SERVER_ERROR;
     if (member_id != NULL && (instance.ptr == NULL || instance_id != NULL))
         err = coord_leave(c, group_id, member_id, instance_id);
@@ -85,7 +80,7 @@ kl_reply_t leave_group_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t 
     lg_request_t q;
     if (!lg_decode(body, v, &q))
         return KL_REPLY_CLOSE;
-    char *group_id = lg_cstr(q.group_id);
+    char *group_id = kl_str_dup(q.group_id);
     if (group_id == NULL)
         return KL_REPLY_CLOSE;              /* out of memory: as dispatch does */
 

@@ -168,7 +168,7 @@ kl_reply_t offset_fetch_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t
     of_request_t q;
     if (!of_decode(body, v, &q))
         return KL_REPLY_CLOSE;
-    char *group_id = strndup(q.group_id.ptr, (size_t)q.group_id.len);
+    char *group_id = kl_str_dup(q.group_id);
     if (group_id == NULL)
         return KL_REPLY_CLOSE;              /* out of memory: as dispatch does */
 

@@ -57,11 +57,6 @@ static bool sg_decode(kl_reader_t *r, int16_t v, sg_request_t *q)
     return rd_ok(r) && q->assignment_count >= 0;
 }
 
-static char *sg_cstr(kl_str_t s)
-{
-    return s.ptr != NULL ? strndup(s.ptr, (size_t)s.len) : NULL;
-}
-
 static bool sg_copied(kl_str_t s, const char *copy) { return s.ptr == NULL || copy != NULL; }
 
 static void sg_owned_free(sg_owned_t *o)
@@ -85,7 +80,7 @@ static bool sg_own_assignments(const sg_request_t *q, sg_owned_t *o)
     for (int32_t i = 0; i < q->assignment_count; i++) {
         kl_str_t member = rd_string(&r);
         kl_bytes_t bytes = rd_bytes(&r);
-        o->assignments[i].member_id = sg_cstr(member);
+        o->assignments[i].member_id = kl_str_dup(member);
         o->assignments[i].assignment = bytes.ptr;
         o->assignments[i].assignment_len = (size_t)bytes.len;
         if (o->assignments[i].member_id == NULL)
@@ -97,9 +92,9 @@ static bool sg_own_assignments(const sg_request_t *q, sg_owned_t *o)
 static bool sg_own(const sg_request_t *q, sg_owned_t *o)
 {
     memset(o, 0, sizeof *o);
-    o->group_id = sg_cstr(q->group_id);
-    o->member_id = sg_cstr(q->member_id);
-    o->group_instance_id = sg_cstr(q->group_instance_id);
+    o->group_id = kl_str_dup(q->group_id);
+    o->member_id = kl_str_dup(q->member_id);
+    o->group_instance_id = kl_str_dup(q->group_instance_id);
     bool ok = sg_copied(q->group_id, o->group_id) && sg_copied(q->member_id, o->member_id) &&
               sg_copied(q->group_instance_id, o->group_instance_id) &&
               sg_own_assignments(q, o);

@@ -539,3 +539,8 @@ bool kl_str_copy(kl_str_t s, char *dst, size_t cap)
     dst[s.len] = '\0';
     return true;
 }
+
+char *kl_str_dup(kl_str_t s)
+{
+    return s.ptr != NULL ? strndup(s.ptr, (size_t)s.len) : NULL;
+}

@@ -133,4 +133,10 @@ void wr_patch_i32(kl_writer_t *w, size_t at, int32_t v);
  * does not fit in `cap` bytes including the NUL. */
 bool kl_str_copy(kl_str_t s, char *dst, size_t cap);
 
+/* A malloc'd NUL-terminated copy of `s` for code that keeps or passes on a C string (the
+ * group coordinator's ids); the caller frees it. NULL for the null string, and when out of
+ * memory: a caller that may see a null string tells the two apart by s.ptr. Like
+ * strndup(3), the copy stops at an embedded NUL. */
+char *kl_str_dup(kl_str_t s);
+
 #endif

@@ -3,7 +3,7 @@
  * second broker out, the topic catalogue (topic_store) and the open partition logs
  * (partition_log); implements the application's log_store port.
  * Layer: infrastructure. May touch: application/ports.h, storage/partition_log.h,
- * storage/topic_store.h, logging, POSIX files (mkdir, flock).
+ * storage/topic_store.h, storage/fs.h, logging, POSIX files (mkdir, flock).
  *
  * Kafka's rule for a shared directory: the broker takes an exclusive lock on
  * <log.dirs>/.lock at startup and refuses to start when another process holds it. flock(2)
@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "infrastructure/storage/fs.h"
 #include "infrastructure/storage/partition_log.h"
 #include "infrastructure/storage/topic_store.h"
 
@@ -47,21 +48,7 @@ struct kl_log_dir {
 
 static kl_err_t log_dir_io_error(const kl_log_dir_t *d, const char *what, const char *path)
 {
-    int saved = errno;
-    KL_LOG_ERR(d->log, LD_MOD, "%s %s: %s", what, path, strerror(saved));
-    return KL_ERR_KAFKA_STORAGE_ERROR;
-}
-
-static kl_err_t log_dir_fsync_dir(const kl_log_dir_t *d, const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return log_dir_io_error(d, "open directory", dir);
-    kl_err_t err = KL_OK;
-    if (fsync(fd) != 0)
-        err = log_dir_io_error(d, "fsync directory", dir);
-    close(fd);
-    return err;
+    return fs_io_error(d->log, LD_MOD, what, path);
 }
 
 /* mkdir -p: every missing component of `path` (at most KL_PATH_MAX bytes). */
@@ -90,8 +77,7 @@ static kl_err_t log_dir_mkdirs(const kl_log_dir_t *d, const char *path)
 static kl_err_t log_dir_lock(kl_log_dir_t *d)
 {
     char path[KL_PATH_MAX];
-    int n = snprintf(path, sizeof path, "%s/" LD_LOCK_FILE, d->cfg.log_dir);
-    if (n < 0 || (size_t)n >= sizeof path) {
+    if (!fs_path_format(path, sizeof path, "%s/" LD_LOCK_FILE, d->cfg.log_dir)) {
         KL_LOG_ERR(d->log, LD_MOD, "log.dirs path too long: %s", d->cfg.log_dir);
         return KL_ERR_KAFKA_STORAGE_ERROR;
     }
@@ -157,8 +143,7 @@ void log_dir_tick(kl_log_dir_t *d, int64_t now_ms)
 static kl_err_t log_dir_partition_path(const kl_log_dir_t *d, char *buf, size_t cap,
                                        const char *topic, int32_t partition)
 {
-    int n = snprintf(buf, cap, "%s/%s-%" PRId32, d->cfg.log_dir, topic, partition);
-    if (n < 0 || (size_t)n >= cap) {
+    if (!fs_path_format(buf, cap, "%s/%s-%" PRId32, d->cfg.log_dir, topic, partition)) {
         KL_LOG_ERR(d->log, LD_MOD, "partition path too long: %s/%s-%" PRId32,
                    d->cfg.log_dir, topic, partition);
         return KL_ERR_KAFKA_STORAGE_ERROR;
@@ -185,7 +170,7 @@ static kl_err_t log_dir_topic_create(void *self, const kl_topic_meta_t *meta)
         if (mkdir(path, 0755) != 0 && errno != EEXIST)
             return log_dir_io_error(d, "mkdir", path);
     }
-    err = log_dir_fsync_dir(d, d->cfg.log_dir);
+    err = fs_fsync_dir(d->log, LD_MOD, d->cfg.log_dir);
     if (err != KL_OK)
         return err;
     err = topic_store_save(d->topics, meta);
@@ -269,12 +254,8 @@ static kl_err_t log_dir_partition_open(void *self, const char *topic, int32_t pa
     kl_err_t err = log_dir_partition_path(d, path, sizeof path, topic, partition);
     if (err == KL_OK)
         err = log_dir_plog_config(d, topic, &pc);
-    if (err != KL_OK)
-        return err;
-    if (mkdir(path, 0755) == 0)
-        err = log_dir_fsync_dir(d, d->cfg.log_dir);        /* the new name must survive */
-    else if (errno != EEXIST)
-        err = log_dir_io_error(d, "mkdir", path);
+    if (err == KL_OK)                                      /* a new name must survive */
+        err = fs_mkdir_durable(d->log, LD_MOD, path, d->cfg.log_dir);
     if (err != KL_OK)
         return err;
     kl_partition_log_t *pl = NULL;

@@ -2,7 +2,7 @@
  * infrastructure/storage/offset_log.c — committed consumer offsets as an append-only log;
  * implements the offset store port (application/offset_store.h).
  * Layer: infrastructure. May touch: application/offset_store.h, domain/crc32c.h,
- * domain/error.h, logging, uthash, POSIX files and directories.
+ * domain/error.h, storage/fs.h, logging, uthash, POSIX files and directories.
  *
  * File: <log.dirs>/__klamm_offsets/offsets.log, a sequence of records, big-endian:
  *
@@ -74,6 +74,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "infrastructure/storage/fs.h"
 
 /* uthash calls exit() on out-of-memory unless told otherwise; with HASH_NONFATAL_OOM a
  * failed add is rolled back and `hash_oom`, a local of the adding function, is set. */
@@ -281,21 +283,7 @@ static bool ol_decode_body(const uint8_t *b, size_t n, ol_view_t *v)
 
 static kl_err_t ol_io_error(const offset_log_t *l, const char *what, const char *path)
 {
-    int saved = errno;
-    KL_LOG_ERR(l->log, OL_MOD, "%s %s: %s", what, path, strerror(saved));
-    return KL_ERR_KAFKA_STORAGE_ERROR;
-}
-
-static kl_err_t ol_fsync_dir(const offset_log_t *l, const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return ol_io_error(l, "open directory", dir);
-    kl_err_t err = KL_OK;
-    if (fsync(fd) != 0)
-        err = ol_io_error(l, "fsync directory", dir);
-    close(fd);
-    return err;
+    return fs_io_error(l->log, OL_MOD, what, path);
 }
 
 /* One pwrite(2) in the normal case; the loop only resumes a short write. */
@@ -619,7 +607,7 @@ static kl_err_t ol_compact(offset_log_t *l)
     l->size = size;
     l->records = l->live;
     l->compactions++;
-    l->dir_unsynced = ol_fsync_dir(l, l->dir) != KL_OK;
+    l->dir_unsynced = fs_fsync_dir(l->log, OL_MOD, l->dir) != KL_OK;
     KL_LOG_INF(l->log, OL_MOD, "compacted %s: %" PRId64 " records (%" PRId64 " bytes) -> %"
                PRId64 " (%" PRId64 " bytes)", l->path, records, before, l->records, size);
     return KL_OK;
@@ -660,7 +648,7 @@ static kl_err_t ol_append(offset_log_t *l, const uint8_t *buf, size_t n, int64_t
     if (l->failed)
         return KL_ERR_KAFKA_STORAGE_ERROR;
     if (l->dir_unsynced) {
-        if (ol_fsync_dir(l, l->dir) != KL_OK)
+        if (fs_fsync_dir(l->log, OL_MOD, l->dir) != KL_OK)
             return KL_ERR_KAFKA_STORAGE_ERROR;
         l->dir_unsynced = false;
     }
@@ -858,26 +846,12 @@ offset_log_options_t offset_log_options_default(void)
     return o;
 }
 
-/* "<a>/<b>" in a fresh allocation, or NULL. */
-static char *ol_join(const char *a, const char *b)
-{
-    size_t cap = strlen(a) + 1 + strlen(b) + 1;
-    char *p = malloc(cap);
-    if (p != NULL)
-        snprintf(p, cap, "%s/%s", a, b);
-    return p;
-}
-
 /* mkdir <log_dir>/__klamm_offsets if missing (durably), delete a leftover .tmp. */
 static kl_err_t ol_prepare_dir(offset_log_t *l, const char *log_dir)
 {
-    if (mkdir(l->dir, 0755) == 0) {
-        kl_err_t err = ol_fsync_dir(l, log_dir);
-        if (err != KL_OK)
-            return err;
-    } else if (errno != EEXIST) {
-        return ol_io_error(l, "mkdir", l->dir);
-    }
+    kl_err_t err = fs_mkdir_durable(l->log, OL_MOD, l->dir, log_dir);
+    if (err != KL_OK)
+        return err;
     if (unlink(l->tmp_path) == 0)
         KL_LOG_INF(l->log, OL_MOD, "deleted %s left by an interrupted compaction", l->tmp_path);
     else if (errno != ENOENT)
@@ -890,7 +864,7 @@ static kl_err_t ol_open_file(offset_log_t *l)
 {
     l->fd = open(l->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (l->fd >= 0)
-        return ol_fsync_dir(l, l->dir);
+        return fs_fsync_dir(l->log, OL_MOD, l->dir);
     if (errno != EEXIST)
         return ol_io_error(l, "create", l->path);
     l->fd = open(l->path, O_RDWR | O_CLOEXEC);
@@ -940,9 +914,9 @@ kl_err_t offset_log_open(offset_log_t **out, const char *log_dir, const offset_l
         l->opts.compact_min_records = KL_OFFSET_LOG_COMPACT_MIN_RECORDS_DEFAULT;
     if (l->opts.compact_ratio <= 0)
         l->opts.compact_ratio = KL_OFFSET_LOG_COMPACT_RATIO_DEFAULT;
-    l->dir = ol_join(log_dir, KL_OFFSET_LOG_DIR);
-    l->path = l->dir ? ol_join(l->dir, KL_OFFSET_LOG_FILE) : NULL;
-    l->tmp_path = l->dir ? ol_join(l->dir, KL_OFFSET_LOG_TMP_FILE) : NULL;
+    l->dir = fs_join(log_dir, KL_OFFSET_LOG_DIR);
+    l->path = l->dir ? fs_join(l->dir, KL_OFFSET_LOG_FILE) : NULL;
+    l->tmp_path = l->dir ? fs_join(l->dir, KL_OFFSET_LOG_TMP_FILE) : NULL;
     if (l->path == NULL || l->tmp_path == NULL)
         goto err;
     if ((err = ol_prepare_dir(l, log_dir)) != KL_OK || (err = ol_open_file(l)) != KL_OK ||

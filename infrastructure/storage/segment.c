@@ -2,7 +2,7 @@
  * infrastructure/storage/segment.c — one `.log` with its `.index` and `.timeindex` (see
  * segment.h for the formats).
  * Layer: infrastructure. May touch: domain/record_batch.h, the sink port, logging,
- * storage/time_index.h, POSIX files.
+ * storage/time_index.h, storage/fs.h, POSIX files.
  *
  * Recovery rules: what a reader may rely on after any crash or damage. Each is checked
  * through real files by test/test_segment.c, test_partition_log.c and test_log_dir.c.
@@ -98,6 +98,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "infrastructure/storage/fs.h"
+
 #define SEG_MOD "segment"
 
 /* Smallest legal batch_length: a header without records (61 - 12). */
@@ -105,15 +107,12 @@
 
 static kl_err_t segment_io_error(const kl_segment_t *seg, const char *what, const char *path)
 {
-    int saved = errno;
-    KL_LOG_ERR(seg->log, SEG_MOD, "%s %s: %s", what, path, strerror(saved));
-    return KL_ERR_KAFKA_STORAGE_ERROR;
+    return fs_io_error(seg->log, SEG_MOD, what, path);
 }
 
 bool segment_path(char *buf, size_t cap, const char *dir, int64_t base_offset, const char *ext)
 {
-    int n = snprintf(buf, cap, "%s/%020" PRId64 "%s", dir, base_offset, ext);
-    return n >= 0 && (size_t)n < cap;
+    return fs_path_format(buf, cap, "%s/%020" PRId64 "%s", dir, base_offset, ext);
 }
 
 bool segment_parse_name(const char *name, int64_t *base_out)
@@ -151,34 +150,6 @@ static kl_err_t segment_pread_full(const kl_segment_t *seg, int fd, const char *
         done += (size_t)r;
     }
     return KL_OK;
-}
-
-/* One write(2) in the normal case; the loop only resumes a short write. */
-static kl_err_t segment_write_full(const kl_segment_t *seg, int fd, const char *path,
-                                   const void *buf, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, (const uint8_t *)buf + done, n - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return segment_io_error(seg, "write", path);
-        done += (size_t)w;
-    }
-    return KL_OK;
-}
-
-static kl_err_t segment_fsync_dir(const kl_segment_t *seg, const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return segment_io_error(seg, "open directory", dir);
-    kl_err_t err = KL_OK;
-    if (fsync(fd) != 0)
-        err = segment_io_error(seg, "fsync directory", dir);
-    close(fd);
-    return err;
 }
 
 /* ---- the in-memory index: the .index file's bytes -------------------------------------- */
@@ -243,8 +214,8 @@ static kl_err_t segment_index_rewrite(kl_segment_t *seg)
 {
     if (ftruncate(seg->index_fd, 0) != 0)
         return segment_io_error(seg, "ftruncate", seg->index_path);
-    kl_err_t err = segment_write_full(seg, seg->index_fd, seg->index_path, seg->index,
-                                      seg->index_count * KL_SEGMENT_INDEX_ENTRY_SIZE);
+    kl_err_t err = fs_write_full(seg->log, SEG_MOD, seg->index_fd, seg->index_path, seg->index,
+                                 seg->index_count * KL_SEGMENT_INDEX_ENTRY_SIZE);
     if (err != KL_OK)
         return err;
     return time_index_rewrite(seg->time_index);
@@ -302,8 +273,8 @@ static bool segment_offsets_inside(const kl_segment_t *seg, const kl_batch_heade
 }
 
 /* batch_header_parse needs the whole batch in memory; a walk on disk reads only the 61-byte
- * header, so the fields are decoded here with the domain's big-endian helpers (layout in
- * record_batch.h). The checks: magic 2, batch_length large enough, batch inside the
+ * header, so it is decoded with batch_header_decode (layout in record_batch.h) and checked
+ * here. The checks: magic 2, batch_length large enough, batch inside the
  * segment, offsets inside the segment. *why = NULL when the header passes, else the
  * reason; the return value is only for I/O errors. Cost: one pread of 61 bytes. */
 static kl_err_t segment_header_check(const kl_segment_t *seg, int64_t pos, kl_batch_header_t *h,
@@ -318,19 +289,7 @@ static kl_err_t segment_header_check(const kl_segment_t *seg, int64_t pos, kl_ba
     kl_err_t err = segment_pread_full(seg, seg->log_fd, seg->log_path, b, sizeof b, pos);
     if (err != KL_OK)
         return err;
-    h->base_offset = kl_be64_read(b);
-    h->batch_length = kl_be32_read(b + 8);
-    h->partition_leader_epoch = kl_be32_read(b + 12);
-    h->magic = (int8_t)b[16];
-    h->crc = (uint32_t)kl_be32_read(b + 17);
-    h->attributes = kl_be16_read(b + 21);
-    h->last_offset_delta = kl_be32_read(b + 23);
-    h->base_timestamp = kl_be64_read(b + 27);
-    h->max_timestamp = kl_be64_read(b + 35);
-    h->producer_id = kl_be64_read(b + 43);
-    h->producer_epoch = kl_be16_read(b + 51);
-    h->base_sequence = kl_be32_read(b + 53);
-    h->records_count = kl_be32_read(b + 57);
+    batch_header_decode(b, h);
     if (h->magic != KL_BATCH_MAGIC_V2)
         *why = "magic is not 2";
     else if (h->batch_length < SEG_MIN_BATCH_LENGTH || (int64_t)batch_total_size(h) > seg->size - pos)
@@ -432,7 +391,7 @@ kl_err_t segment_create(kl_segment_t **out, const char *dir, int64_t base_offset
     err = segment_open_files(seg, O_CREAT | O_EXCL, O_TRUNC);
     if (err != KL_OK)
         goto err;
-    err = segment_fsync_dir(seg, dir);
+    err = fs_fsync_dir(seg->log, SEG_MOD, dir);
     if (err != KL_OK)
         goto err;
     *out = seg;
@@ -751,14 +710,14 @@ kl_err_t segment_append(kl_segment_t *seg, const uint8_t *batches, size_t len)
     kl_err_t err = segment_stage(seg, batches, len, &next);
     if (err != KL_OK)
         goto err;
-    err = segment_write_full(seg, seg->log_fd, seg->log_path, batches, len);
+    err = fs_write_full(seg->log, SEG_MOD, seg->log_fd, seg->log_path, batches, len);
     if (err != KL_OK)
         goto err_truncate;
     size_t added = seg->index_count - old_count;
     if (added > 0) {
-        err = segment_write_full(seg, seg->index_fd, seg->index_path,
-                                 seg->index + old_count * KL_SEGMENT_INDEX_ENTRY_SIZE,
-                                 added * KL_SEGMENT_INDEX_ENTRY_SIZE);
+        err = fs_write_full(seg->log, SEG_MOD, seg->index_fd, seg->index_path,
+                            seg->index + old_count * KL_SEGMENT_INDEX_ENTRY_SIZE,
+                            added * KL_SEGMENT_INDEX_ENTRY_SIZE);
         if (err != KL_OK)
             goto err_truncate;
     }

@@ -1,8 +1,8 @@
 /*
  * infrastructure/storage/time_index.c — a segment's `.timeindex`: 12-byte (timestamp,
  * relative offset) entries in memory and in the file (format and rules in time_index.h).
- * Layer: infrastructure. May touch: domain/record_batch.h (big-endian helpers), logging,
- * POSIX files.
+ * Layer: infrastructure. May touch: domain/record_batch.h (big-endian helpers), storage/fs.h,
+ * logging, POSIX files.
  *
  * Costs: note = a memcpy of 12 bytes (amortised realloc); write_from = 1 write(2);
  * load = 1 fstat + 1 pread of the whole file + a pass over the entries; lookup = a binary
@@ -21,14 +21,13 @@
 #include <unistd.h>
 
 #include "domain/record_batch.h"
+#include "infrastructure/storage/fs.h"
 
 #define TIX_MOD "time_index"
 
 static kl_err_t time_index_io_error(const kl_time_index_t *idx, const char *what)
 {
-    int saved = errno;
-    KL_LOG_ERR(idx->log, TIX_MOD, "%s %s: %s", what, idx->path, strerror(saved));
-    return KL_ERR_KAFKA_STORAGE_ERROR;
+    return fs_io_error(idx->log, TIX_MOD, what, idx->path);
 }
 
 kl_err_t time_index_open(kl_time_index_t **out, const char *path, int64_t base_offset,
@@ -115,19 +114,10 @@ kl_err_t time_index_note(kl_time_index_t *idx, int64_t timestamp, int64_t offset
 
 /* ---- the file ----------------------------------------------------------------------------- */
 
-/* One write(2) in the normal case; the loop only resumes a short write. */
+/* All n bytes at the end of the file (it is opened O_APPEND). */
 static kl_err_t time_index_write_full(kl_time_index_t *idx, const uint8_t *buf, size_t n)
 {
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(idx->fd, buf + done, n - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return time_index_io_error(idx, "write");
-        done += (size_t)w;
-    }
-    return KL_OK;
+    return fs_write_full(idx->log, TIX_MOD, idx->fd, idx->path, buf, n);
 }
 
 kl_err_t time_index_write_from(kl_time_index_t *idx, size_t from)

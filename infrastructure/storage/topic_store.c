@@ -2,22 +2,22 @@
  * infrastructure/storage/topic_store.c — one durable .properties file per topic (format and
  * crash rule in topic_store.h).
  * Layer: infrastructure. May touch: domain/topic.h, the visitor type of application/ports.h,
- * logging, POSIX files and directories.
+ * storage/fs.h, logging, POSIX files and directories.
  *
- * A save is: format into a stack buffer, 1 write of a temp file, fsync, rename, fsync of the
- * directory. A load is: readdir + one fopen/line read per topic file.
+ * A save is: format into a stack buffer, then fs_replace_file (1 write of a temp file, fsync,
+ * rename, fsync of the directory). A load is: readdir + one fopen/line read per topic file.
  */
 #include "infrastructure/storage/topic_store.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include "infrastructure/storage/fs.h"
 
 #define TS_MOD "topic_store"
 #define TS_SUFFIX ".properties"
@@ -29,21 +29,7 @@
 
 static kl_err_t topic_store_io_error(const kl_topic_store_t *ts, const char *what, const char *path)
 {
-    int saved = errno;
-    KL_LOG_ERR(ts->log, TS_MOD, "%s %s: %s", what, path, strerror(saved));
-    return KL_ERR_KAFKA_STORAGE_ERROR;
-}
-
-static kl_err_t topic_store_fsync_dir(const kl_topic_store_t *ts, const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return topic_store_io_error(ts, "open directory", dir);
-    kl_err_t err = KL_OK;
-    if (fsync(fd) != 0)
-        err = topic_store_io_error(ts, "fsync directory", dir);
-    close(fd);
-    return err;
+    return fs_io_error(ts->log, TS_MOD, what, path);
 }
 
 kl_err_t topic_store_open(kl_topic_store_t **out, const char *log_dir, const kl_log_t *log)
@@ -53,20 +39,13 @@ kl_err_t topic_store_open(kl_topic_store_t **out, const char *log_dir, const kl_
         return KL_ERR_UNKNOWN_SERVER_ERROR;
     ts->log = log;
     kl_err_t err = KL_ERR_UNKNOWN_SERVER_ERROR;
-    size_t cap = strlen(log_dir) + sizeof "/" KL_TOPIC_STORE_DIR;
-    ts->dir = malloc(cap);
+    ts->dir = fs_join(log_dir, KL_TOPIC_STORE_DIR);
     if (ts->dir == NULL)
         goto err;
-    snprintf(ts->dir, cap, "%s/%s", log_dir, KL_TOPIC_STORE_DIR);
-    if (mkdir(ts->dir, 0755) == 0) {
-        /* a new directory entry in log.dirs: make it durable before a topic lands in it */
-        err = topic_store_fsync_dir(ts, log_dir);
-        if (err != KL_OK)
-            goto err;
-    } else if (errno != EEXIST) {
-        err = topic_store_io_error(ts, "mkdir", ts->dir);
+    /* a new directory entry in log.dirs: made durable before a topic lands in it */
+    err = fs_mkdir_durable(log, TS_MOD, ts->dir, log_dir);
+    if (err != KL_OK)
         goto err;
-    }
     *out = ts;
     return KL_OK;
 err:
@@ -86,8 +65,7 @@ void topic_store_close(kl_topic_store_t *ts)
 static bool topic_store_path(const kl_topic_store_t *ts, char *buf, size_t cap,
                              const char *name, const char *suffix)
 {
-    int n = snprintf(buf, cap, "%s/%s%s", ts->dir, name, suffix);
-    return n >= 0 && (size_t)n < cap;
+    return fs_path_format(buf, cap, "%s/%s%s", ts->dir, name, suffix);
 }
 
 bool topic_store_exists(const kl_topic_store_t *ts, const char *name)
@@ -117,29 +95,6 @@ static kl_err_t topic_store_format(const kl_topic_meta_t *meta, char *buf, size_
     return KL_OK;
 }
 
-/* Create `path` with exactly `len` bytes of `buf`, fsynced. */
-static kl_err_t topic_store_write_file(const kl_topic_store_t *ts, const char *path,
-                                       const char *buf, size_t len)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return topic_store_io_error(ts, "open", path);
-    kl_err_t err = KL_OK;
-    for (size_t done = 0; done < len && err == KL_OK;) {
-        ssize_t w = write(fd, buf + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            err = topic_store_io_error(ts, "write", path);
-        else
-            done += (size_t)w;
-    }
-    if (err == KL_OK && fsync(fd) != 0)
-        err = topic_store_io_error(ts, "fsync", path);
-    close(fd);
-    return err;
-}
-
 kl_err_t topic_store_check(const kl_topic_meta_t *meta)
 {
     char buf[TS_FILE_MAX];
@@ -165,17 +120,7 @@ kl_err_t topic_store_save(kl_topic_store_t *ts, const kl_topic_meta_t *meta)
         KL_LOG_ERR(ts->log, TS_MOD, "path too long under %s", ts->dir);
         return KL_ERR_KAFKA_STORAGE_ERROR;
     }
-    err = topic_store_write_file(ts, tmp, buf, len);
-    if (err != KL_OK)
-        goto err;
-    if (rename(tmp, final) != 0) {
-        err = topic_store_io_error(ts, "rename", tmp);
-        goto err;
-    }
-    return topic_store_fsync_dir(ts, ts->dir);
-err:
-    unlink(tmp);
-    return err;
+    return fs_replace_file(ts->log, TS_MOD, tmp, final, ts->dir, buf, len);
 }
 
 /* ---- load ------------------------------------------------------------------------------ */

@@ -1,0 +1,103 @@
+/*
+ * infrastructure/storage/fs.c — the file-system steps shared by the storage files
+ * (segment, time_index, topic_store, offset_log, log_dir); contract in fs.h.
+ * Layer: infrastructure. May touch: domain/error.h, logging, POSIX files and directories.
+ */
+#include "infrastructure/storage/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+kl_err_t fs_io_error(const kl_log_t *log, const char *mod, const char *what, const char *path)
+{
+    int saved = errno;
+    KL_LOG_ERR(log, mod, "%s %s: %s", what, path, strerror(saved));
+    return KL_ERR_KAFKA_STORAGE_ERROR;
+}
+
+bool fs_path_format(char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+    return n >= 0 && (size_t)n < cap;
+}
+
+char *fs_join(const char *dir, const char *name)
+{
+    size_t cap = strlen(dir) + 1 + strlen(name) + 1;
+    char *p = malloc(cap);
+    if (p != NULL)
+        snprintf(p, cap, "%s/%s", dir, name);
+    return p;
+}
+
+kl_err_t fs_fsync_dir(const kl_log_t *log, const char *mod, const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return fs_io_error(log, mod, "open directory", dir);
+    kl_err_t err = KL_OK;
+    if (fsync(fd) != 0)
+        err = fs_io_error(log, mod, "fsync directory", dir);
+    close(fd);
+    return err;
+}
+
+kl_err_t fs_mkdir_durable(const kl_log_t *log, const char *mod, const char *path,
+                          const char *parent)
+{
+    if (mkdir(path, 0755) == 0)
+        return fs_fsync_dir(log, mod, parent);
+    if (errno != EEXIST)
+        return fs_io_error(log, mod, "mkdir", path);
+    return KL_OK;
+}
+
+kl_err_t fs_write_full(const kl_log_t *log, const char *mod, int fd, const char *path,
+                       const void *buf, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, (const char *)buf + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return fs_io_error(log, mod, "write", path);
+        done += (size_t)w;
+    }
+    return KL_OK;
+}
+
+kl_err_t fs_write_file(const kl_log_t *log, const char *mod, const char *path,
+                       const void *buf, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fs_io_error(log, mod, "open", path);
+    kl_err_t err = fs_write_full(log, mod, fd, path, buf, len);
+    if (err == KL_OK && fsync(fd) != 0)
+        err = fs_io_error(log, mod, "fsync", path);
+    close(fd);
+    return err;
+}
+
+kl_err_t fs_replace_file(const kl_log_t *log, const char *mod, const char *tmp,
+                         const char *final, const char *dir, const void *buf, size_t len)
+{
+    kl_err_t err = fs_write_file(log, mod, tmp, buf, len);
+    if (err == KL_OK && rename(tmp, final) != 0)
+        err = fs_io_error(log, mod, "rename", tmp);
+    if (err != KL_OK) {
+        unlink(tmp);
+        return err;
+    }
+    return fs_fsync_dir(log, mod, dir);
+}
