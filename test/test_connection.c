@@ -253,6 +253,34 @@ static void test_wants_read_policy(void **state)
     conn_free(&c);
 }
 
+/* The SO_RCVLOWAT the server sets: what the head frame still lacks (capped), else 1. */
+static void test_read_lowat_is_what_the_head_frame_lacks(void **state)
+{
+    (void)state;
+    kl_conn_t c;
+    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    assert_int_equal(conn_read_lowat(&c, 1u << 20), 1);          /* nothing buffered */
+    static uint8_t buf[4 + 1000];
+    size_t n = make_frame(buf, 1000, 'x', 1000);
+    feed(&c, buf, 2, 2);
+    assert_int_equal(conn_read_lowat(&c, 1u << 20), 1);          /* size not known yet */
+    feed(&c, buf + 2, 102, 102);                                 /* prefix + 100 bytes */
+    assert_int_equal(conn_read_lowat(&c, 1u << 20), 900);
+    assert_int_equal(conn_read_lowat(&c, 64), 64);               /* the cap */
+    feed(&c, buf + 104, n - 104, n);
+    assert_int_equal(conn_read_lowat(&c, 1u << 20), 1);          /* a whole frame */
+    c.parked = true;
+    feed(&c, buf, 10, 10);                                       /* a tail behind it */
+    assert_int_equal(conn_read_lowat(&c, 1u << 20), 1);          /* parked: any byte */
+    conn_free(&c);
+
+    conn_init(&c, 2, -1, "mem", MAX_FRAME);
+    n = make_frame(buf, MAX_FRAME + 1, 'x', 0);                  /* a size we refuse */
+    feed(&c, buf, n, n);
+    assert_int_equal(conn_read_lowat(&c, 1u << 20), 1);
+    conn_free(&c);
+}
+
 static void test_write_queue(void **state)
 {
     (void)state;
@@ -347,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_compaction_moves_partial_frame_to_front),
         cmocka_unit_test(test_parked_frame_stays_put),
         cmocka_unit_test(test_wants_read_policy),
+        cmocka_unit_test(test_read_lowat_is_what_the_head_frame_lacks),
         cmocka_unit_test(test_write_queue),
         cmocka_unit_test(test_large_buffers_kept_until_trimmed),
         cmocka_unit_test(test_big_read_buffer_reused_then_trimmed),

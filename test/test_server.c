@@ -309,6 +309,33 @@ static void test_request_sent_byte_by_byte(void **state)
     fixture_close(fx);
 }
 
+/* Half a frame, polls, then the rest in one piece: the server, which told the kernel
+ * to wake it only once the rest is there (SO_RCVLOWAT, server_conn_lowat), wakes for
+ * exactly that rest. A mark above what is missing would never wake: the 2 s wait fails. */
+static void test_frame_rest_wakes_the_server(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    client_t *c = client_open(fx, 0);
+    uint8_t payload[1000];
+    memset(payload, 'r', sizeof payload);
+    payload[0] = 'E';
+    uint8_t buf[4 + sizeof payload];
+    size_t n = frame_of(buf, (const char *)payload, sizeof payload);
+    send_raw(c, buf, 300);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(server_poll_once(fx->s, 5), KL_OK);
+    assert_int_equal(fx->fake.frames, 0);
+    send_raw(c, buf + 300, n - 300);
+    uint8_t got[sizeof payload];
+    assert_int_equal(recv_frame(fx, c, got, sizeof got, 2000), (int)sizeof payload);
+    assert_memory_equal(got, payload, sizeof payload);
+    expect_echo(fx, c, "and the next one");                     /* mark back to 1 byte */
+    client_close(c);
+    fixture_close(fx);
+}
+
 static void test_pipelined_requests_answered_in_order(void **state)
 {
     (void)state;
@@ -815,6 +842,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_sent_byte_by_byte),
+        cmocka_unit_test(test_frame_rest_wakes_the_server),
         cmocka_unit_test(test_pipelined_requests_answered_in_order),
         cmocka_unit_test(test_oversized_frame_closes_connection),
         cmocka_unit_test(test_negative_size_closes_connection),

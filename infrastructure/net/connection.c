@@ -165,6 +165,14 @@ bool conn_wants_read(const kl_conn_t *c, size_t max_queued)
     return true;
 }
 
+size_t conn_read_lowat(const kl_conn_t *c, size_t cap)
+{
+    size_t need = conn_head_need(c), have = conn_buffered(c);
+    if (c->parked || have < 4 || have >= need || cap < 1)
+        return 1;                          /* parked, size unknown, or a whole frame */
+    return need - have < cap ? need - have : cap;
+}
+
 /* ---- write side --------------------------------------------------------------- */
 
 kl_writer_t *conn_out(kl_conn_t *c)

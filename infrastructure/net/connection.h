@@ -57,6 +57,7 @@ typedef struct kl_conn {
     int64_t park_cookie;       /* the handler's note to itself across retries (JoinGroup) */
     uint64_t park_seen_seq;    /* server's dispatch count when last attempted */
 
+    size_t lowat;              /* SO_RCVLOWAT server.c last set on fd; 0 = never (1) */
     bool busy;                 /* had socket events since the server's last tick */
     bool eof;                  /* the peer sent FIN: answer what is buffered, then close */
     bool closing;              /* to be closed at the end of this server iteration */
@@ -86,6 +87,13 @@ void conn_consume_frame(kl_conn_t *c);
  * while more than `max_queued` response bytes wait to be sent, or while a parked
  * request has one more complete frame (or a full tail) behind it. */
 bool conn_wants_read(const kl_conn_t *c, size_t max_queued);
+
+/* How many bytes the socket should hold before poll(2) calls it readable (the server
+ * sets it as SO_RCVLOWAT): what the head frame still lacks, at most `cap`, so a 1 MB
+ * request wakes the server once instead of once per segment burst. 1 (any byte) while
+ * a whole frame is buffered, while a request is parked (its tail is read as it comes)
+ * and while its size prefix is not complete or not valid. */
+size_t conn_read_lowat(const kl_conn_t *c, size_t cap);
 
 /* ---- write side --------------------------------------------------------------- */
 

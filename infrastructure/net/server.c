@@ -48,6 +48,7 @@
 #define SERVER_READ_BURST 4       /* recv() calls per connection per iteration */
 #define SERVER_ACCEPT_PAUSE_MS 100/* after EMFILE: the listener would spin otherwise */
 #define SERVER_DRAIN_MS 500       /* shutdown: how long to try flushing answers */
+#define SERVER_LOWAT_MAX (1u << 20) /* SO_RCVLOWAT cap: see server_conn_lowat */
 
 struct kl_server {
     kl_server_options_t opts;     /* opts.host is not kept: only used by server_open */
@@ -547,6 +548,28 @@ static int server_timeout(const kl_server_t *s, int64_t now, int timeout_ms)
     return wait < 0 ? 0 : (int)wait;
 }
 
+/* Poll a connection with half a request buffered as readable only once the rest of
+ * that request (up to SERVER_LOWAT_MAX) is in the socket: SO_RCVLOWAT, the value from
+ * conn_read_lowat. Without it a 1 MB Produce wakes the loop for every burst of segments
+ * the client writes — measured ~3 poll + recv pairs per request on loopback (more when
+ * the client is slowed down), each wake-up a context switch taken from the client on a
+ * 2-core machine; with it ~1.3 (docs/performance.md, change 5).
+ * Cost: a setsockopt when the value changes, about two per large request and none for
+ * requests that arrive whole; the kernel grows the socket's receive buffer to hold the
+ * mark (at most ~2 x SERVER_LOWAT_MAX per connection, bytes our read buffer would hold
+ * anyway). FIN and errors still wake poll at once. A failed setsockopt only loses the
+ * saving (poll wakes on any byte, as before), so it is ignored. */
+static void server_conn_lowat(kl_conn_t *c)
+{
+    size_t want = conn_read_lowat(c, SERVER_LOWAT_MAX);
+    size_t now = c->lowat != 0 ? c->lowat : 1;
+    if (want == now)
+        return;
+    int v = (int)want;
+    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof v);
+    c->lowat = want;
+}
+
 static bool server_pollset(kl_server_t *s, int64_t now)
 {
     if (s->nconns + 1 > s->pfds_cap) {
@@ -563,10 +586,12 @@ static bool server_pollset(kl_server_t *s, int64_t now)
     s->pfds[0].events = now >= s->accept_paused_until ? POLLIN : 0;
     s->pfds[0].revents = 0;
     for (size_t i = 0; i < s->nconns; i++) {
-        const kl_conn_t *c = s->conns[i];
+        kl_conn_t *c = s->conns[i];
         short ev = 0;
-        if (conn_wants_read(c, s->max_queued))
+        if (conn_wants_read(c, s->max_queued)) {
             ev |= POLLIN;
+            server_conn_lowat(c);
+        }
         if (conn_queued(c) > 0)
             ev |= POLLOUT;
         s->pfds[i + 1].fd = c->fd;
