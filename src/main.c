@@ -1,8 +1,8 @@
 /*
  * src/main.c — the composition root: configuration → log directory and offset log
  * (storage adapters) → broker and group coordinator (use cases) → protocol dispatch →
- * poll server. Nothing else in Klamm knows
- * which concrete adapter sits behind a port; this file is where that is decided.
+ * poll server. Nothing else in Klamm knows which concrete adapter sits behind a port;
+ * this file is where that is decided.
  * Layer: src. May touch: every layer. The only file with global mutable state: the
  * stop flag a signal handler sets.
  *
