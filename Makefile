@@ -34,7 +34,8 @@ all: build
 
 help:
 	@echo "make run          install deps, build, start the broker on 127.0.0.1:9092 (data in ./data)"
-	@echo "make test         deps + build + layer check + unit + integration tests"
+	@echo "make test         deps, build, layer + docs checks, unit, coverage floors, labs, integration,"
+	@echo "                  gdb walk-through, crash test, load test, 60 s fuzz"
 	@echo "make unit         cmocka unit tests only"
 	@echo "make integration  kafka-python, KafkaJS and kcat against a started broker"
 	@echo "make asan         unit + integration under AddressSanitizer + UBSan"
