@@ -21,7 +21,7 @@
 
 /* ---- harness: test/mocks/handler_fixture.h, with this broker and topic ---- */
 
-#define TOPIC_CONFIGS 18         /* what a topic without overrides reports */
+#define TOPIC_CONFIGS 17         /* what a topic without overrides reports */
 
 /* A broker creating 1 partition per new topic, without a cluster id; with `with_topic`,
  * topic "topic" (1 partition) found on disk at startup, overriding retention.ms when
@@ -268,7 +268,7 @@ static void test_v3_type_and_documentation(void **state)
     (void)state;
     hf_env_t *e = env_new(true, NULL);
     kl_writer_t w;
-    const char *keys[] = { "preallocate", NULL };
+    const char *keys[] = { "unclean.leader.election.enable", NULL };
     req_begin(&w, 3, 2);
     req_resource(&w, KL_RESOURCE_TOPIC, "topic", keys);
     req_resource(&w, KL_RESOURCE_TOPIC, "topic", keys);
@@ -279,7 +279,7 @@ static void test_v3_type_and_documentation(void **state)
     hf_want_i32(r, 2);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(want_result(r, KL_OK, NULL, KL_RESOURCE_TOPIC, "topic"), 1);
-        hf_want_str(r, "preallocate");
+        hf_want_str(r, "unclean.leader.election.enable");
         hf_want_str(r, "false");
         hf_want_i8(r, 0);
         hf_want_i8(r, KL_CONFIG_SOURCE_DEFAULT);
@@ -300,7 +300,7 @@ static void test_v3_type_and_documentation(void **state)
     hf_want_i32(r, 0);
     hf_want_i32(r, 1);
     assert_int_equal(want_result(r, KL_OK, NULL, KL_RESOURCE_TOPIC, "topic"), 1);
-    want_plain_config(r, 3, "preallocate", "false", KL_CONFIG_SOURCE_DEFAULT,
+    want_plain_config(r, 3, "unclean.leader.election.enable", "false", KL_CONFIG_SOURCE_DEFAULT,
                       KL_CONFIG_TYPE_BOOLEAN);
     hf_want_end(r);
     wr_free(&w);

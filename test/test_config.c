@@ -96,6 +96,7 @@ static void test_defaults(void **state)
     assert_true(c->storage.flush_interval_messages == INT64_MAX);
     assert_true(c->storage.flush_interval_ms == -1);
     assert_true(c->storage.roll_ms == 604800000LL);      /* log.roll.hours=168 */
+    assert_true(c->storage.preallocate);     /* Kafka: false; docs/performance.md round 3 */
     assert_int_equal(c->broker.node_id, 1);
     assert_string_equal(c->broker.cluster_id, "klamm-cluster");
     assert_int_equal(c->log_level, KL_LOG_INFO);
@@ -305,6 +306,17 @@ static void test_boolean(void **state)
     assert_false(f->cfg.broker.auto_create_topics);
     expect_rejected(f, "auto.create.topics.enable", "yes", "auto.create.topics.enable");
     expect_rejected(f, "auto.create.topics.enable", "1", "not true or false");
+}
+
+static void test_preallocate(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(set(f, "log.preallocate", "false"), KL_OK);
+    assert_false(f->cfg.storage.preallocate);
+    assert_int_equal(set(f, "log.preallocate", " true "), KL_OK);
+    assert_true(f->cfg.storage.preallocate);
+    expect_rejected(f, "log.preallocate", "on", "log.preallocate");
+    assert_true(f->cfg.storage.preallocate);                 /* a rejected value changes nothing */
 }
 
 static void test_log_level(void **state)
@@ -628,6 +640,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roll_hours_scale_to_ms_and_ms_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roll_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roll_from_file_and_overrides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preallocate, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -265,6 +265,47 @@ static void test_rolls_at_segment_bytes(void **state)
     plog_close(pl);
 }
 
+static int64_t allocated_bytes(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return (int64_t)st.st_blocks * 512;
+}
+
+/* log.preallocate: the active segment holds blocks past its end (step = segment.bytes
+ * when that is below PLOG_PREALLOCATE_STEP) while its size is what was written; after a
+ * roll the sealed segment holds only the blocks of its size. The second open uses a
+ * smaller segment.bytes, so the roll also trims a reservation made by an earlier run. */
+static void test_preallocate_active_and_trim_at_roll(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.preallocate = true;
+    f->cfg.segment_bytes = 1 << 20;
+    kl_partition_log_t *pl = fill(f, 10);
+    assert_int_equal(pl->segment_count, 1);
+    kl_segment_t *seg = pl->segments[0];
+    if (seg->reserve_step == 0)           /* the file system refused fallocate */
+        skip();
+    char path[256];
+    snprintf(path, sizeof path, "%s/%020lld.log", f->dir, 0LL);
+    assert_int_equal(file_size(path), seg->size);
+    assert_true(allocated_bytes(path) >= (1 << 20));
+    plog_close(pl);
+    f->cfg.segment_bytes = 400;
+    pl = open_log(f);
+    assert_true(allocated_bytes(path) >= (1 << 20));     /* kept across a restart */
+    for (int i = 10; i < NBATCH; i++)
+        assert_int_equal(plog_append(pl, f->bytes[i], f->sizes[i]), KL_OK);
+    assert_true(pl->segment_count > 1);
+    for (size_t s = 0; s + 1 < pl->segment_count; s++) {
+        snprintf(path, sizeof path, "%s/%020lld.log", f->dir, (long long)pl->segments[s]->base_offset);
+        assert_int_equal(file_size(path), pl->segments[s]->size);
+        assert_int_equal(allocated_bytes(path), (pl->segments[s]->size + 4095) / 4096 * 4096);
+    }
+    check_reads(f, pl, NBATCH);
+    plog_close(pl);
+}
+
 static void test_read_stays_whole_and_respects_max_bytes(void **state)
 {
     fixture_t *f = *state;
@@ -941,6 +982,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_before_removes_files_and_moves_log_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_before_never_removes_the_active_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_before_keeps_the_segment_holding_the_offset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preallocate_active_and_trim_at_roll, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

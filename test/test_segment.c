@@ -509,6 +509,101 @@ static void test_recovery_torn_tail_at_every_byte(void **state)
     }
 }
 
+/* ---- log.preallocate ---------------------------------------------------------------- */
+
+#define PREALLOC_STEP (1 << 20)
+
+/* Bytes the file system holds for the file (st_blocks counts 512-byte units). */
+static int64_t allocated_bytes(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return (int64_t)st.st_blocks * 512;
+}
+
+/* What a file of `size` bytes written in place occupies: whole 4 KiB blocks, no more. */
+static int64_t blocks_for(int64_t size)
+{
+    return (size + 4095) / 4096 * 4096;
+}
+
+/* Every batch but the last, appended with a 1 MiB reservation; skips the test on a file
+ * system that refuses fallocate (the segment then switched the reservation off). */
+static kl_segment_t *fill_preallocated(fixture_t *f, int upto)
+{
+    kl_segment_t *seg = NULL;
+    assert_int_equal(segment_create(&seg, f->dir, 0, 100, NULL), KL_OK);
+    segment_set_preallocate(seg, PREALLOC_STEP);
+    for (int i = 0; i < upto; i++)
+        assert_int_equal(segment_append(seg, f->bytes[i], f->sizes[i]), KL_OK);
+    if (seg->reserve_step == 0) {
+        segment_close(seg);
+        skip();
+    }
+    return seg;
+}
+
+static void test_preallocate_reserves_blocks_but_not_size(void **state)
+{
+    fixture_t *f = *state;
+    char path[256];
+    path_of(f, ".log", path, sizeof path);
+    kl_segment_t *seg = fill_preallocated(f, NBATCH);
+    assert_int_equal(file_size(path), total_bytes(f));          /* size = bytes written */
+    assert_int_equal(seg->size, total_bytes(f));
+    assert_true(allocated_bytes(path) >= PREALLOC_STEP);        /* the step is reserved */
+    assert_int_equal(seg->reserved_end, PREALLOC_STEP);
+    check_reads(f, seg, NBATCH);
+    /* sealing gives back everything past the end */
+    assert_int_equal(segment_release_reserve(seg), KL_OK);
+    assert_int_equal(file_size(path), total_bytes(f));
+    assert_int_equal(allocated_bytes(path), blocks_for(total_bytes(f)));
+    check_reads(f, seg, NBATCH);
+    segment_close(seg);
+}
+
+/* Without the setting nothing is reserved (so the test above can fail). */
+static void test_no_preallocate_reserves_nothing(void **state)
+{
+    fixture_t *f = *state;
+    char path[256];
+    path_of(f, ".log", path, sizeof path);
+    kl_segment_t *seg = fill(f, 100);
+    assert_int_equal(seg->reserve_step, 0);
+    assert_int_equal(allocated_bytes(path), blocks_for(total_bytes(f)));
+    segment_close(seg);
+}
+
+/* A crash mid-write in a preallocated segment: the size covers part of the last batch and
+ * reserved blocks lie past it. Recovery keeps exactly the valid prefix, and the file's
+ * size afterwards is that prefix (the reservation does not leak into the size). */
+static void test_preallocated_torn_tail_keeps_the_valid_prefix(void **state)
+{
+    fixture_t *f = *state;
+    char path[256];
+    path_of(f, ".log", path, sizeof path);
+    int last = NBATCH - 1;
+    for (size_t torn = 1; torn < f->sizes[last]; torn += 7) {
+        kl_segment_t *seg = fill_preallocated(f, last);
+        int fd = open(path, O_WRONLY | O_APPEND);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, f->bytes[last], torn), (ssize_t)torn);
+        close(fd);
+        segment_close(seg);
+        assert_int_equal(file_size(path), f->positions[last] + (int64_t)torn);
+        assert_true(allocated_bytes(path) >= PREALLOC_STEP);
+        assert_int_equal(segment_open_active(&seg, f->dir, 0, 100, NULL), KL_OK);
+        assert_int_equal(seg->size, f->positions[last]);
+        assert_int_equal(seg->next_offset, f->bases[last]);
+        assert_int_equal(file_size(path), f->positions[last]);
+        check_index_of_prefix(f, seg, 100, last);
+        assert_int_equal(segment_append(seg, f->bytes[last], f->sizes[last]), KL_OK);
+        check_reads(f, seg, NBATCH);
+        segment_close(seg);
+        unlink(path);
+    }
+}
+
 static void test_recovery_cuts_corrupt_batch(void **state)
 {
     fixture_t *f = *state;
@@ -1317,6 +1412,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_active_time_index_garbage_is_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_active_time_index_deleted_is_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_append_leaves_time_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preallocate_reserves_blocks_but_not_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_preallocate_reserves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preallocated_torn_tail_keeps_the_valid_prefix, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -232,6 +232,7 @@ static kl_err_t log_dir_plog_config(const kl_log_dir_t *d, const char *topic,
         .index_interval_bytes = d->cfg.index_interval_bytes,
         .flush_interval_messages = d->cfg.flush_interval_messages,
         .flush_interval_ms = d->cfg.flush_interval_ms,
+        .preallocate = d->cfg.preallocate,
         .log = d->log,
     };
     kl_topic_meta_t meta;

@@ -13,6 +13,7 @@
 #ifndef KL_INFRA_STORAGE_LOG_DIR_H
 #define KL_INFRA_STORAGE_LOG_DIR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "application/ports.h"
@@ -31,6 +32,8 @@ typedef struct kl_storage_config {
     int32_t index_interval_bytes;         /* log.index.interval.bytes: 4096 */
     int64_t flush_interval_messages;      /* log.flush.interval.messages: fsync after N (default: never) */
     int64_t flush_interval_ms;            /* log.flush.interval.ms: fsync after T ms (default: never) */
+    bool preallocate;                     /* log.preallocate: reserve the active segment's
+                                             blocks ahead of its end (partition_log.h) */
 } kl_storage_config_t;
 
 typedef struct kl_log_dir kl_log_dir_t;

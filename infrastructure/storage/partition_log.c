@@ -6,7 +6,7 @@
  *
  * Costs: open = 1 readdir + per older segment 1 pread of each index file + a full CRC scan
  * of the active one; append = a header walk of the request + segment_append (+ a 12-byte
- * time index write and 3 fsyncs on a roll); read = binary search over segments +
+ * time index write, 1 ftruncate and 3 fsyncs on a roll); read = binary search over segments +
  * segment_read; by time = no I/O for segments whose largest timestamp is below the target.
  */
 #include "infrastructure/storage/partition_log.h"
@@ -98,6 +98,17 @@ out:
     return KL_OK;
 }
 
+/* log.preallocate for the active segment: reserve in steps of PLOG_PREALLOCATE_STEP, or
+ * of segment.bytes when that is smaller (a small segment never needs more). */
+static void plog_preallocate_active(const kl_partition_log_t *pl)
+{
+    int64_t step = 0;
+    if (pl->cfg.preallocate)
+        step = pl->cfg.segment_bytes < PLOG_PREALLOCATE_STEP ? pl->cfg.segment_bytes
+                                                             : PLOG_PREALLOCATE_STEP;
+    segment_set_preallocate(plog_active(pl), step);
+}
+
 /* Older segments are trusted (next offset = the next one's base); the last is recovered. */
 static kl_err_t plog_open_segments(kl_partition_log_t *pl, const int64_t *bases, size_t n)
 {
@@ -145,6 +156,7 @@ kl_err_t plog_open(kl_partition_log_t **out, const char *dir, const kl_plog_conf
     if (err != KL_OK)
         goto err;
     free(bases);
+    plog_preallocate_active(pl);
     pl->active_created_ms = plog_now_ms(pl);
     KL_LOG_DBG(cfg->log, PLOG_MOD, "opened %s: %zu segment(s), offsets [%" PRId64 ", %" PRId64 ")",
                dir, pl->segment_count, plog_log_start(pl), plog_log_end(pl));
@@ -210,13 +222,17 @@ static kl_err_t plog_scan_batches(const uint8_t *batches, size_t len, int64_t *l
 }
 
 /* Seal the active segment and start a new one at the log end. The old one gets its last
- * time index entry (segment_seal) and is fsynced here (Kafka also flushes a segment once it
- * is rolled), which is what lets plog_open trust the indexes of every older segment
- * instead of scanning it. Cost: 12 bytes written + 3 fsyncs + 1 directory fsync. */
+ * time index entry (segment_seal), gives back the blocks reserved past its end
+ * (log.preallocate; done whatever the setting, so a segment reserved under an earlier
+ * setting is trimmed too) and is fsynced here (Kafka also flushes a segment once it is
+ * rolled), which is what lets plog_open trust the indexes of every older segment instead
+ * of scanning it. Cost: 12 bytes written + 1 ftruncate + 3 fsyncs + 1 directory fsync. */
 static kl_err_t plog_roll(kl_partition_log_t *pl)
 {
     kl_segment_t *old = plog_active(pl);
     kl_err_t err = segment_seal(old);
+    if (err == KL_OK)
+        err = segment_release_reserve(old);
     if (err == KL_OK)
         err = plog_flush(pl);
     if (err != KL_OK)
@@ -230,6 +246,7 @@ static kl_err_t plog_roll(kl_partition_log_t *pl)
         segment_close(seg);
         return err;
     }
+    plog_preallocate_active(pl);
     pl->active_created_ms = plog_now_ms(pl);
     KL_LOG_DBG(pl->cfg.log, PLOG_MOD, "rolled %s at offset %" PRId64 " (%" PRId64 " bytes in the old one)",
                seg->log_path, seg->base_offset, old->size);

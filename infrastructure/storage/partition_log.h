@@ -23,6 +23,11 @@
  *     were fsynced when they were rolled, so their index is trusted after a sanity check
  *     (fast startup), and their batches are checked when they are read instead. The
  *     numbered recovery rules are at the top of storage/segment.c.
+ *   - log.preallocate: the active segment's blocks are reserved PLOG_PREALLOCATE_STEP
+ *     (or segment.bytes, if smaller) ahead of its end with fallocate(KEEP_SIZE), and a
+ *     rolled segment gives back what it did not use (segment_release_reserve). Kafka
+ *     reserves the whole segment by setting the file's length; see docs/performance.md
+ *     (round 3) for why Klamm keeps the size and reserves in steps.
  *   - log.flush.interval.messages / log.flush.interval.ms: fsync after N records or T ms;
  *     by default never, leaving durability to the page cache (which survives kill -9).
  *
@@ -31,6 +36,7 @@
 #ifndef KL_INFRA_STORAGE_PARTITION_LOG_H
 #define KL_INFRA_STORAGE_PARTITION_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,12 +45,18 @@
 #include "infrastructure/logging.h"
 #include "infrastructure/storage/segment.h"
 
+/* log.preallocate's step: at most 64 MiB past the end of the active segment is reserved
+ * and unused at any time, so 64 idle partitions hold 4 GiB, not 64 × segment.bytes. */
+#define PLOG_PREALLOCATE_STEP (64 * 1024 * 1024)
+
 typedef struct kl_plog_config {
     int64_t segment_bytes;              /* segment.bytes (or log.segment.bytes) */
     int64_t segment_ms;                 /* segment.ms (or log.roll.ms); <= 0: never by time */
     int32_t index_interval_bytes;       /* log.index.interval.bytes */
     int64_t flush_interval_messages;    /* fsync after this many records; <= 0: never */
     int64_t flush_interval_ms;          /* fsync when the last flush is older; < 0: never */
+    bool preallocate;                   /* log.preallocate: reserve the active segment's
+                                           blocks ahead (segment_set_preallocate) */
     const kl_log_t *log;                /* may be NULL */
     kl_clock_t clock;                   /* segment.ms without timestamps; now_ms NULL:
                                            clock_wall_ms (a test injects its own) */

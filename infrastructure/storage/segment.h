@@ -72,6 +72,9 @@ typedef struct kl_segment {
                                         none (Kafka's rollingBasedTimestamp, for segment.ms);
                                         set by append and by a scan, so -1 in a segment
                                         opened sealed with trusted indexes (never active) */
+    int64_t reserve_step;            /* log.preallocate: reserve blocks this far ahead
+                                        of the end (segment_set_preallocate); 0 = off */
+    int64_t reserved_end;            /* blocks are reserved (fallocate) up to here */
     kl_segment_stats_t *stats;       /* NULL, or a test's counters */
     const kl_log_t *log;             /* may be NULL: silence */
 } kl_segment_t;
@@ -125,6 +128,21 @@ kl_err_t segment_append(kl_segment_t *seg, const uint8_t *batches, size_t len);
  * sealed later, its last entry is its max_timestamp. Cost: at most 1 write(2) of 12 bytes. */
 kl_err_t segment_seal(kl_segment_t *seg);
 
+/* log.preallocate. From now on, whenever an append would pass the reserved end, reserve
+ * the blocks of the next `step` bytes first with fallocate(FALLOC_FL_KEEP_SIZE): the
+ * file system allocates them once, as one extent, instead of a little at every write(2),
+ * and the file's SIZE still covers only the bytes written, so recovery (which scans to
+ * the size) and readers see nothing new. Blocks past the end show in st_blocks / du
+ * until segment_release_reserve. A file system without fallocate (EOPNOTSUPP) turns it
+ * off for this segment with a DEBUG line; any other failure (ENOSPC) with a WARNING —
+ * never an append error: the reservation is an optimisation. step <= 0: off.
+ * Cost: 1 fallocate per `step` bytes appended. */
+void segment_set_preallocate(kl_segment_t *seg, int64_t step);
+/* Give back the blocks reserved past the end: ftruncate to the current size (ext4 and
+ * xfs free KEEP_SIZE blocks past EOF even when the size does not change). Called when
+ * the segment is sealed at a roll, before its fsync. Cost: 1 ftruncate.
+ * Errors: KAFKA_STORAGE_ERROR (logged). */
+kl_err_t segment_release_reserve(kl_segment_t *seg);
 /* Would `len` more bytes whose last offset is `last_offset` still fit the index format's
  * limits (int32 positions and relative offsets)? log.segment.bytes is partition_log's rule. */
 bool segment_can_hold(const kl_segment_t *seg, size_t len, int64_t last_offset);
