@@ -109,8 +109,8 @@ static coord_outcome_t csync(fixture_t *f, const char *member_id, int32_t genera
     return coord_sync(&f->c, &a, ticket, final_attempt, r);
 }
 
-/* A and B settled: Stable in generation 2, A the leader; ids copied out. */
-static void make_stable_pair(fixture_t *f, char *a, char *b)
+/* A and B in CompletingRebalance (generation 2), nobody synced yet. */
+static void make_completing_pair(fixture_t *f, char *a, char *b)
 {
     coord_join_result_t ra, rb;
     assert_int_equal(cjoin(f, "", "ca", 0, false, &ra), COORD_DONE);
@@ -123,6 +123,12 @@ static void make_stable_pair(fixture_t *f, char *a, char *b)
     assert_int_equal(cjoin(f, "", "cb", tb, false, &rb), COORD_DONE);
     strcpy(b, rb.member_id);
     coord_join_result_free(&rb);
+}
+
+/* A and B settled: Stable in generation 2, A the leader; ids copied out. */
+static void make_stable_pair(fixture_t *f, char *a, char *b)
+{
+    make_completing_pair(f, a, b);
     coord_sync_result_t s;
     group_assignment_t as[2] = {
         { .member_id = a, .assignment = (const uint8_t *)"P0", .assignment_len = 2 },
@@ -441,22 +447,6 @@ static void test_static_member(void **state)
     assert_int_equal(coord_heartbeat(&f->c, "g1", id, "host-1", r.generation_id),
                      KL_ERR_FENCED_INSTANCE_ID);
     coord_join_result_free(&r);
-}
-
-/* A and B in CompletingRebalance (generation 2), nobody synced yet. */
-static void make_completing_pair(fixture_t *f, char *a, char *b)
-{
-    coord_join_result_t ra, rb;
-    assert_int_equal(cjoin(f, "", "ca", 0, false, &ra), COORD_DONE);
-    strcpy(a, ra.member_id);
-    coord_join_result_free(&ra);
-    assert_int_equal(cjoin(f, "", "cb", 0, false, &rb), COORD_PENDING);
-    int64_t tb = rb.ticket;
-    assert_int_equal(cjoin(f, a, "ca", 0, false, &ra), COORD_DONE);
-    coord_join_result_free(&ra);
-    assert_int_equal(cjoin(f, "", "cb", tb, false, &rb), COORD_DONE);
-    strcpy(b, rb.member_id);
-    coord_join_result_free(&rb);
 }
 
 static void test_sync_final_attempt_gives_up(void **state)
