@@ -787,6 +787,168 @@ static void test_placeholder_patch(void **state)
     wr_free(&w);
 }
 
+/* ---- writer: file ranges (splices) ---------------------------------------------- */
+
+static void test_splice_recorded_at_current_len(void **state)
+{
+    (void)state;
+    kl_writer_t w;
+    wr_init(&w);
+    wr_raw(&w, "head", 4);
+    assert_true(wr_splice(&w, 7, 100, 50));
+    assert_int_equal(w.len, 4);                   /* no memory bytes added */
+    assert_int_equal(w.nsplices, 1);
+    assert_int_equal(w.splices[0].at, 4);
+    assert_int_equal(w.splices[0].fd, 7);
+    assert_int_equal(w.splices[0].offset, 100);
+    assert_int_equal(w.splices[0].len, 50);
+    assert_int_equal(w.spliced, 50);
+    assert_int_equal(wr_total(&w), 54);
+    wr_raw(&w, "tail", 4);
+    assert_int_equal(wr_total(&w), 58);
+    assert_memory_equal(w.buf, "headtail", 8);
+    wr_free(&w);
+    assert_null(w.splices);
+    assert_int_equal(w.nsplices, 0);
+    assert_int_equal(w.spliced, 0);
+}
+
+/* More splices than the first allocation holds: all kept, in order, summed. */
+static void test_splices_keep_order(void **state)
+{
+    (void)state;
+    kl_writer_t w;
+    wr_init(&w);
+    size_t total = 0;
+    for (int i = 0; i < 20; i++) {
+        wr_i8(&w, (int8_t)i);
+        if (i % 3 == 0)
+            assert_true(wr_splice(&w, 3, i * 1000, (size_t)i + 1));   /* two in a row */
+        assert_true(wr_splice(&w, 100 + i, i * 10, (size_t)i + 1));
+        total += (size_t)(i % 3 == 0 ? 2 * (i + 1) : i + 1);
+    }
+    assert_true(wr_ok(&w));
+    assert_int_equal(w.spliced, total);
+    assert_int_equal(wr_total(&w), 20 + total);
+    size_t k = 0;
+    for (int i = 0; i < 20; i++) {
+        if (i % 3 == 0) {
+            assert_int_equal(w.splices[k].at, (size_t)i + 1);
+            assert_int_equal(w.splices[k].fd, 3);
+            assert_int_equal(w.splices[k].offset, i * 1000);
+            k++;
+        }
+        assert_int_equal(w.splices[k].at, (size_t)i + 1);
+        assert_int_equal(w.splices[k].fd, 100 + i);
+        assert_int_equal(w.splices[k].offset, i * 10);
+        assert_int_equal(w.splices[k].len, (size_t)i + 1);
+        k++;
+    }
+    assert_int_equal(w.nsplices, k);
+    wr_free(&w);
+}
+
+/* Truncating to a length drops the memory bytes past it and the ranges spliced at or
+ * after it (Fetch takes back a partition that did not fit), keeps the earlier ones. */
+static void test_truncate_drops_later_splices(void **state)
+{
+    (void)state;
+    kl_writer_t w;
+    wr_init(&w);
+    wr_raw(&w, "abcd", 4);
+    assert_true(wr_splice(&w, 5, 0, 10));         /* at 4 */
+    wr_raw(&w, "efg", 3);
+    assert_true(wr_splice(&w, 6, 0, 20));         /* at 7 */
+    assert_true(wr_splice(&w, 7, 0, 40));         /* at 7 */
+    wr_raw(&w, "hi", 2);
+    assert_true(wr_splice(&w, 8, 0, 80));         /* at 9 */
+    assert_int_equal(wr_total(&w), 9 + 150);
+
+    wr_truncate(&w, 8);                           /* the one at 9 goes */
+    assert_int_equal(w.len, 8);
+    assert_int_equal(w.nsplices, 3);
+    assert_int_equal(w.spliced, 70);
+    assert_int_equal(wr_total(&w), 78);
+
+    wr_truncate(&w, 7);                           /* exactly at 7: both at 7 go */
+    assert_int_equal(w.len, 7);
+    assert_int_equal(w.nsplices, 1);
+    assert_int_equal(w.splices[0].fd, 5);
+    assert_int_equal(w.spliced, 10);
+    assert_memory_equal(w.buf, "abcdefg", 7);
+
+    wr_truncate(&w, 5);                           /* at 4 < 5: kept */
+    assert_int_equal(w.len, 5);
+    assert_int_equal(w.nsplices, 1);
+    assert_int_equal(wr_total(&w), 15);
+
+    wr_truncate(&w, 0);
+    assert_int_equal(w.len, 0);
+    assert_int_equal(w.nsplices, 0);
+    assert_int_equal(w.spliced, 0);
+    assert_true(wr_ok(&w));
+    wr_free(&w);
+}
+
+static void test_truncate_beyond_len_does_nothing(void **state)
+{
+    (void)state;
+    kl_writer_t w;
+    wr_init(&w);
+    wr_raw(&w, "abc", 3);
+    assert_true(wr_splice(&w, 5, 0, 10));         /* at 3 == len */
+    wr_truncate(&w, 4);
+    assert_int_equal(w.len, 3);
+    assert_int_equal(w.nsplices, 1);
+    assert_int_equal(wr_total(&w), 13);
+    wr_truncate(&w, SIZE_MAX);
+    assert_int_equal(w.len, 3);
+    assert_int_equal(w.nsplices, 1);
+    wr_truncate(&w, 3);                           /* == len: the range at 3 goes */
+    assert_int_equal(w.len, 3);
+    assert_int_equal(w.nsplices, 0);
+    assert_int_equal(wr_total(&w), 3);
+    wr_free(&w);
+}
+
+static void test_reset_clears_splices(void **state)
+{
+    (void)state;
+    kl_writer_t w;
+    wr_init(&w);
+    wr_raw(&w, "abc", 3);
+    assert_true(wr_splice(&w, 5, 0, 10));
+    kl_wr_splice_t *kept = w.splices;
+    wr_reset(&w);
+    assert_int_equal(w.len, 0);
+    assert_int_equal(w.nsplices, 0);
+    assert_int_equal(w.spliced, 0);
+    assert_int_equal(wr_total(&w), 0);
+    assert_ptr_equal(w.splices, kept);            /* the array is reused */
+    assert_true(wr_splice(&w, 6, 1, 2));
+    assert_int_equal(w.nsplices, 1);
+    assert_int_equal(w.splices[0].at, 0);
+    assert_int_equal(w.splices[0].fd, 6);
+    assert_int_equal(wr_total(&w), 2);
+    wr_free(&w);
+}
+
+static void test_failed_writer_refuses_splice(void **state)
+{
+    (void)state;
+    kl_writer_t w;
+    wr_init(&w);
+    wr_raw(&w, "abc", 3);
+    assert_null(wr_reserve(&w, SIZE_MAX));
+    assert_false(wr_ok(&w));
+    assert_false(wr_splice(&w, 5, 0, 10));
+    assert_int_equal(w.nsplices, 0);
+    assert_int_equal(w.spliced, 0);
+    assert_int_equal(wr_total(&w), 3);
+    assert_false(wr_ok(&w));
+    wr_free(&w);
+}
+
 /* ---- kl_str_copy ---------------------------------------------------------------- */
 
 static void test_str_copy(void **state)
@@ -885,6 +1047,12 @@ int main(void)
         cmocka_unit_test(test_writer_grows_and_resets),
         cmocka_unit_test(test_writer_reserve),
         cmocka_unit_test(test_placeholder_patch),
+        cmocka_unit_test(test_splice_recorded_at_current_len),
+        cmocka_unit_test(test_splices_keep_order),
+        cmocka_unit_test(test_truncate_drops_later_splices),
+        cmocka_unit_test(test_truncate_beyond_len_does_nothing),
+        cmocka_unit_test(test_reset_clears_splices),
+        cmocka_unit_test(test_failed_writer_refuses_splice),
         cmocka_unit_test(test_str_copy),
         cmocka_unit_test(test_str_dup),
         cmocka_unit_test(test_str_dup_of_read_strings),

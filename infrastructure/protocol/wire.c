@@ -1,8 +1,10 @@
 /*
  * infrastructure/protocol/wire.c — the Kafka protocol's primitive types: big-endian
  * integers, unsigned and zig-zag varints, classic and compact (KIP-482) strings, bytes,
- * arrays and tagged fields; a sticky-failure reader and a growable writer.
- * Layer: infrastructure. May touch: <stdint.h>, <stdlib.h>, <string.h>. No I/O.
+ * arrays and tagged fields; a sticky-failure reader and a growable writer (whose output
+ * may reference file ranges, kl_wr_splice_t, sent later without a copy).
+ * Layer: infrastructure. May touch: <stdint.h>, <stdlib.h>, <string.h>. No I/O: a
+ * splice only records a file descriptor number; reading it is the sender's business.
  *
  * Every bound check of the protocol codec lives here. A reader that runs past the end,
  * meets an over-long varint or a negative length that is not the null marker becomes
@@ -287,11 +289,15 @@ void wr_init(kl_writer_t *w)
     w->len = 0;
     w->cap = 0;
     w->failed = false;
+    w->splices = NULL;
+    w->nsplices = w->splices_cap = 0;
+    w->spliced = 0;
 }
 
 void wr_free(kl_writer_t *w)
 {
     free(w->buf);
+    free(w->splices);
     wr_init(w);
 }
 
@@ -299,6 +305,38 @@ void wr_reset(kl_writer_t *w)
 {
     w->len = 0;
     w->failed = false;
+    w->nsplices = 0;
+    w->spliced = 0;
+}
+
+void wr_truncate(kl_writer_t *w, size_t len)
+{
+    if (len > w->len)
+        return;
+    w->len = len;
+    while (w->nsplices > 0 && w->splices[w->nsplices - 1].at >= len) {
+        w->nsplices--;
+        w->spliced -= w->splices[w->nsplices].len;
+    }
+}
+
+bool wr_splice(kl_writer_t *w, int fd, int64_t offset, size_t len)
+{
+    if (w->failed)
+        return false;
+    if (w->nsplices == w->splices_cap) {
+        size_t cap = w->splices_cap != 0 ? w->splices_cap * 2 : 8;
+        kl_wr_splice_t *p = realloc(w->splices, cap * sizeof *p);
+        if (p == NULL) {
+            w->failed = true;
+            return false;
+        }
+        w->splices = p;
+        w->splices_cap = cap;
+    }
+    w->splices[w->nsplices++] = (kl_wr_splice_t){ w->len, fd, offset, len };
+    w->spliced += len;
+    return true;
 }
 
 /* Doubling growth: appending N bytes one at a time costs O(N) copies in total. */

@@ -80,17 +80,41 @@ kl_bytes_t rd_nbytes(kl_reader_t *r, bool flex);
 int32_t rd_arr(kl_reader_t *r, bool flex);
 static inline void rd_tags(kl_reader_t *r, bool flex) { if (flex) rd_tagged_fields(r); }
 
-/* Growable output buffer. Allocation failure sets `failed`; later writes are dropped. */
+/* A byte range of an open file that belongs in the output after the first `at` bytes of
+ * buf: the bytes are not copied here, the sender passes them to the socket straight from
+ * the file (sendfile(2), zero-copy Fetch — Kafka's FileRecords.writeTo does the same).
+ * The fd is borrowed: valid only until the handler that spliced it returns (the
+ * connection's queue takes its own duplicate, net/connection.c). */
+typedef struct kl_wr_splice {
+    size_t at;                 /* memory bytes of the output that precede the range */
+    int fd;
+    int64_t offset;            /* in the file */
+    size_t len;
+} kl_wr_splice_t;
+
+/* Growable output buffer. Allocation failure sets `failed`; later writes are dropped.
+ * The output is buf[0, len) with the splices' file ranges inserted at their `at`, in
+ * order: wr_total() bytes in all. Without splices it is just buf[0, len). */
 typedef struct kl_writer {
     uint8_t *buf;
     size_t len;
     size_t cap;
     bool failed;
+    kl_wr_splice_t *splices;   /* in output order (non-decreasing `at`) */
+    size_t nsplices, splices_cap;
+    size_t spliced;            /* sum of the splices' len */
 } kl_writer_t;
 
 void wr_init(kl_writer_t *w);
 void wr_free(kl_writer_t *w);
-void wr_reset(kl_writer_t *w);                      /* len = 0, keeps the buffer */
+void wr_reset(kl_writer_t *w);                      /* len = 0, no splices, keeps the buffer */
+/* Back to `len` memory bytes: also drops every splice at or after `len` (the ranges
+ * spliced since the writer was that long). No effect when len > w->len. */
+void wr_truncate(kl_writer_t *w, size_t len);
+/* Append `len` bytes of file `fd` from `offset`, by reference (see kl_wr_splice_t).
+ * false (and the writer failed) on out of memory. */
+bool wr_splice(kl_writer_t *w, int fd, int64_t offset, size_t len);
+static inline size_t wr_total(const kl_writer_t *w) { return w->len + w->spliced; }
 static inline bool wr_ok(const kl_writer_t *w) { return !w->failed; }
 uint8_t *wr_reserve(kl_writer_t *w, size_t n);      /* n bytes appended, to be filled; NULL on OOM */
 
