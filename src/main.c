@@ -21,6 +21,7 @@
 #include "infrastructure/clock.h"
 #include "infrastructure/config.h"
 #include "infrastructure/logging.h"
+#include "infrastructure/net/connection.h"
 #include "infrastructure/net/server.h"
 #include "infrastructure/protocol/api.h"
 #include "infrastructure/protocol/trace.h"
@@ -57,6 +58,8 @@ static kl_reply_t main_on_frame_traced(kl_request_t *req, uint8_t *frame, size_t
     if (req->park_until_ms == 0)
         trace_request(stderr, req->conn_id, frame, len);
     kl_reply_t reply = protocol_dispatch(req, frame, len, out);
+    if (reply == KL_REPLY_SEND && !conn_inline_files(out))    /* Fetch's file ranges */
+        return KL_REPLY_CLOSE;
     if (reply == KL_REPLY_SEND && out->len >= 4)
         trace_response(stderr, req->conn_id, req->header.api_key, req->header.api_version,
                        out->buf + 4, out->len - 4);

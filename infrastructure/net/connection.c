@@ -1,7 +1,8 @@
 /*
  * infrastructure/net/connection.c — a connection's buffers and Kafka framing.
- * Layer: infrastructure. May touch: memory (<stdlib.h>, <string.h>, snprintf) and the
- * kl_writer_t of protocol/wire.h. No sockets: server.c moves bytes in and out.
+ * Layer: infrastructure. May touch: memory (<stdlib.h>, <string.h>, snprintf), the
+ * kl_writer_t of protocol/wire.h, and the descriptors of queued file ranges (dup, close,
+ * pread when no descriptor is left). No sockets: server.c moves bytes in and out.
  *
  * Costs: compaction is a memmove of the bytes of a partial frame, done only when the
  * head frame would not fit in the room left; growth doubles up to max_frame + 4, so
@@ -16,9 +17,14 @@
  */
 #include "infrastructure/net/connection.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+static void conn_close_files(kl_conn_t *c, size_t from);
 
 void conn_init(kl_conn_t *c, uint64_t id, int fd, const char *peer, int32_t max_frame)
 {
@@ -37,12 +43,13 @@ void conn_init(kl_conn_t *c, uint64_t id, int fd, const char *peer, int32_t max_
 
 void conn_free(kl_conn_t *c)
 {
+    conn_close_files(c, c->wfile);
     free(c->rbuf);
     c->rbuf = NULL;
     c->rcap = c->rstart = c->rend = 0;
     wr_free(&c->wq);
     wr_free(&c->out);
-    c->wsent = 0;
+    c->wsent = c->wfile = c->wfile_sent = c->wfile_done = 0;
 }
 
 /* ---- read side ---------------------------------------------------------------- */
@@ -181,42 +188,196 @@ kl_writer_t *conn_out(kl_conn_t *c)
     return &c->out;
 }
 
-size_t conn_queued(const kl_conn_t *c) { return c->wq.len - c->wsent; }
+size_t conn_queued(const kl_conn_t *c)
+{
+    return c->wq.len - c->wsent + c->wq.spliced - c->wfile_done;
+}
+
+/* Close the queue's own descriptors of the file ranges from index `from` on. */
+static void conn_close_files(kl_conn_t *c, size_t from)
+{
+    for (size_t i = from; i < c->wq.nsplices; i++)
+        close(c->wq.splices[i].fd);
+}
+
+/* Nothing left to send: counters back to zero, buffers kept. */
+static void conn_queue_reset(kl_conn_t *c)
+{
+    conn_close_files(c, c->wfile);
+    wr_reset(&c->wq);
+    c->wsent = c->wfile = c->wfile_sent = c->wfile_done = 0;
+}
+
+/* Move what is still to be sent to the front of the queue — its memory bytes and its
+ * file ranges, whose positions shift with them — once the sent part is at least half
+ * the buffer (cost: one memmove of the unsent bytes). */
+static void conn_queue_compact(kl_conn_t *c)
+{
+    if (c->wsent == 0 || c->wsent < c->wq.len / 2)
+        return;
+    memmove(c->wq.buf, c->wq.buf + c->wsent, c->wq.len - c->wsent);
+    c->wq.len -= c->wsent;
+    size_t keep = c->wq.nsplices - c->wfile;
+    if (keep > 0)
+        memmove(c->wq.splices, c->wq.splices + c->wfile, keep * sizeof *c->wq.splices);
+    for (size_t i = 0; i < keep; i++)
+        c->wq.splices[i].at -= c->wsent;
+    c->wq.nsplices = keep;
+    c->wq.spliced -= c->wfile_done - c->wfile_sent;     /* the ranges sent in full */
+    c->wfile_done = c->wfile_sent;
+    c->wfile = 0;
+    c->wsent = 0;
+}
+
+static bool conn_pread_full(int fd, uint8_t *dst, size_t n, int64_t offset)
+{
+    while (n > 0) {
+        ssize_t r = pread(fd, dst, n, (off_t)offset);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;                  /* an I/O error, or the file is shorter */
+        dst += r;
+        n -= (size_t)r;
+        offset += r;
+    }
+    return true;
+}
+
+/* One file range of `out` onto the queue: by reference, with a descriptor of the
+ * queue's own; when the process has none left (EMFILE), by reading it (one copy). */
+static bool conn_queue_file(kl_conn_t *c, const kl_wr_splice_t *s)
+{
+    if (s->len == 0)
+        return true;
+    int fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+    if (fd >= 0) {
+        if (wr_splice(&c->wq, fd, s->offset, s->len))
+            return true;
+        close(fd);
+        return false;
+    }
+    uint8_t *dst = wr_reserve(&c->wq, s->len);
+    return dst != NULL && conn_pread_full(s->fd, dst, s->len, s->offset);
+}
+
+/* `out` onto the end of the queue: its memory bytes piece by piece, its file ranges in
+ * between them. */
+static bool conn_queue_append(kl_conn_t *c)
+{
+    const kl_writer_t *o = &c->out;
+    size_t prev = 0;
+    for (size_t i = 0; i < o->nsplices; i++) {
+        wr_raw(&c->wq, o->buf + prev, o->splices[i].at - prev);
+        prev = o->splices[i].at;
+        if (!wr_ok(&c->wq) || !conn_queue_file(c, &o->splices[i]))
+            return false;
+    }
+    wr_raw(&c->wq, o->buf != NULL ? o->buf + prev : NULL, o->len - prev);
+    return wr_ok(&c->wq);
+}
 
 bool conn_queue_out(kl_conn_t *c)
 {
     if (!wr_ok(&c->out))
         return false;
-    if (conn_queued(c) == 0) {             /* the usual case: hand the buffer over */
+    if (conn_queued(c) == 0 && c->out.nsplices == 0) {   /* usual: hand the buffer over */
+        conn_queue_reset(c);
         kl_writer_t t = c->wq;
         c->wq = c->out;
         c->out = t;
-        c->wsent = 0;
         wr_reset(&c->out);
         return true;
     }
-    if (c->wsent > 0 && c->wsent >= c->wq.len / 2) {   /* reclaim the sent half */
-        memmove(c->wq.buf, c->wq.buf + c->wsent, c->wq.len - c->wsent);
-        c->wq.len -= c->wsent;
-        c->wsent = 0;
+    conn_queue_compact(c);
+    size_t old_len = c->wq.len, old_n = c->wq.nsplices, old_spliced = c->wq.spliced;
+    if (conn_queue_append(c))
+        return true;
+    conn_close_files(c, old_n);            /* undo: the queue is as it was */
+    c->wq.len = old_len;
+    c->wq.nsplices = old_n;
+    c->wq.spliced = old_spliced;
+    c->wq.failed = false;
+    return false;
+}
+
+kl_conn_chunk_t conn_write_chunk(const kl_conn_t *c)
+{
+    kl_conn_chunk_t ch = { NULL, -1, 0, 0, false };
+    const kl_wr_splice_t *s = c->wfile < c->wq.nsplices ? &c->wq.splices[c->wfile] : NULL;
+    if (s != NULL && s->at == c->wsent) {                 /* a file range is next */
+        ch.file = s->fd;
+        ch.offset = s->offset + (int64_t)c->wfile_sent;
+        ch.len = s->len - c->wfile_sent;
+        ch.more = c->wsent < c->wq.len || c->wfile + 1 < c->wq.nsplices;
+        return ch;
     }
-    wr_raw(&c->wq, c->out.buf, c->out.len);
-    return wr_ok(&c->wq);
+    size_t end = s != NULL ? s->at : c->wq.len;
+    ch.mem = c->wq.buf != NULL ? c->wq.buf + c->wsent : NULL;
+    ch.len = end - c->wsent;
+    ch.more = s != NULL;
+    return ch;
 }
 
 const uint8_t *conn_write_data(const kl_conn_t *c, size_t *len)
 {
-    *len = conn_queued(c);
-    return c->wq.buf != NULL ? c->wq.buf + c->wsent : NULL;
+    kl_conn_chunk_t ch = conn_write_chunk(c);
+    *len = ch.mem != NULL ? ch.len : 0;
+    return ch.mem;
+}
+
+void conn_write_drop(kl_conn_t *c)
+{
+    conn_queue_reset(c);
 }
 
 void conn_write_commit(kl_conn_t *c, size_t n)
 {
-    c->wsent += n;
-    if (c->wsent < c->wq.len)
-        return;
-    c->wsent = 0;
-    wr_reset(&c->wq);                      /* big buffers stay until idle: conn_trim */
+    kl_conn_chunk_t ch = conn_write_chunk(c);
+    if (n > ch.len)
+        n = ch.len;
+    if (ch.file >= 0) {
+        c->wfile_sent += n;
+        c->wfile_done += n;
+        if (c->wfile_sent == c->wq.splices[c->wfile].len) {
+            close(c->wq.splices[c->wfile].fd);
+            c->wfile++;
+            c->wfile_sent = 0;
+        }
+    } else {
+        c->wsent += n;
+    }
+    if (conn_queued(c) == 0)
+        conn_queue_reset(c);               /* big buffers stay until idle: conn_trim */
+}
+
+bool conn_inline_files(kl_writer_t *w)
+{
+    if (w->nsplices == 0)
+        return wr_ok(w);
+    kl_writer_t flat;
+    wr_init(&flat);
+    size_t prev = 0;
+    bool ok = wr_ok(w) && (wr_total(w) == 0 || wr_reserve(&flat, wr_total(w)) != NULL);
+    flat.len = 0;
+    for (size_t i = 0; ok && i < w->nsplices; i++) {
+        const kl_wr_splice_t *s = &w->splices[i];
+        wr_raw(&flat, w->buf + prev, s->at - prev);
+        prev = s->at;
+        if (s->len == 0)
+            continue;
+        uint8_t *dst = wr_reserve(&flat, s->len);
+        ok = dst != NULL && conn_pread_full(s->fd, dst, s->len, s->offset);
+    }
+    if (ok)
+        wr_raw(&flat, w->buf != NULL ? w->buf + prev : NULL, w->len - prev);
+    if (!ok || !wr_ok(&flat)) {
+        wr_free(&flat);
+        return false;
+    }
+    wr_free(w);
+    *w = flat;
+    return true;
 }
 
 bool conn_trim(kl_conn_t *c)

@@ -2,18 +2,24 @@
  * infrastructure/net/connection.h — one client connection's memory: the read buffer
  * with Kafka framing (int32 big-endian size + payload), the queue of response bytes
  * not yet sent, the writer responses are built in, and the in-flight request state.
- * Layer: infrastructure. May touch: memory and protocol/wire.h (kl_writer_t) only —
- * no sockets here, so the framing can be tested over plain byte arrays; server.c
- * does the recv()/send() calls into and out of these buffers.
+ * Layer: infrastructure. May touch: memory, protocol/wire.h (kl_writer_t), and the file
+ * descriptors of queued file ranges (dup, close, and pread as a fallback) — no sockets
+ * here, so the framing can be tested over plain byte arrays and files; server.c does
+ * the recv()/send()/sendfile() calls into and out of these buffers.
  *
  * Read buffer: bytes [rstart, rend) of rbuf are received but not yet consumed; the
  * frame at rstart is the connection's head request. It is compacted (moved to offset
  * 0) and grown (doubling, capped at max_frame + 4) only while no request is in flight,
  * so a parked request's frame pointer stays valid and unchanged until it is answered.
  *
- * Write queue: `wq.buf[wsent, wq.len)` is still to be sent. A response built in `out`
- * is queued by swapping the two writers when the queue is empty (no copy — the usual
- * case), and by appending otherwise.
+ * Write queue: `wq.buf[wsent, wq.len)` is still to be sent, with the file ranges of
+ * `wq.splices[wfile, nsplices)` (zero-copy Fetch data, kl_wr_splice_t) in their places.
+ * A response built in `out` is queued by swapping the two writers when the queue is
+ * empty and the response has no file ranges (no copy — the usual case), and by
+ * appending otherwise; a file range is appended by reference, with a duplicate of its
+ * descriptor (dup(2)) that the queue owns until the range is sent, so a segment that
+ * retention deletes meanwhile is still readable. The sender (server.c) takes the queue
+ * chunk by chunk: memory bytes with send(2), file ranges with sendfile(2).
  */
 #ifndef KL_INFRA_NET_CONNECTION_H
 #define KL_INFRA_NET_CONNECTION_H
@@ -49,6 +55,9 @@ typedef struct kl_conn {
 
     kl_writer_t wq;            /* unsent response bytes are wq.buf[wsent, wq.len) */
     size_t wsent;
+    size_t wfile;              /* wq.splices[wfile] is the first file range not fully sent */
+    size_t wfile_sent;         /* bytes of wq.splices[wfile] already sent */
+    size_t wfile_done;         /* file-range bytes sent in all (wfile_sent included) */
     kl_writer_t out;           /* reused for every response (no malloc per request) */
 
     bool parked;               /* the head request returned KL_REPLY_PARK */
@@ -99,11 +108,35 @@ size_t conn_read_lowat(const kl_conn_t *c, size_t cap);
 
 /* `out`, reset, ready for the next response. */
 kl_writer_t *conn_out(kl_conn_t *c);
-/* Queue what `out` holds (a complete frame). false on out of memory. */
+/* Queue what `out` holds (a complete frame), its file ranges with duplicated
+ * descriptors; when no descriptor is left (EMFILE) a range is read (pread) into the
+ * queue instead. false on out of memory or a failed read: the queue is then as before. */
 bool conn_queue_out(kl_conn_t *c);
+/* Bytes queued and not yet sent, file ranges included. */
 size_t conn_queued(const kl_conn_t *c);
+
+/* The next piece of the queue to send. */
+typedef struct kl_conn_chunk {
+    const uint8_t *mem;        /* memory bytes; NULL when the chunk is a file range */
+    int file;                  /* the file range's descriptor (the queue's own), or -1 */
+    int64_t offset;            /* where in the file the chunk starts */
+    size_t len;                /* 0 when nothing is queued */
+    bool more;                 /* more of the queue follows: worth MSG_MORE */
+} kl_conn_chunk_t;
+kl_conn_chunk_t conn_write_chunk(const kl_conn_t *c);
+/* The memory bytes that go next; *len == 0 when nothing is queued or a file range is
+ * next (conn_write_chunk tells which). */
 const uint8_t *conn_write_data(const kl_conn_t *c, size_t *len);
+/* n bytes of the chunk conn_write_chunk returned were sent. */
 void conn_write_commit(kl_conn_t *c, size_t n);
+/* Forget everything queued (file ranges closed): after a chunk could not be sent, what
+ * follows it must not be sent either — it would land where the lost bytes belong. */
+void conn_write_drop(kl_conn_t *c);
+
+/* Replace the file ranges of `w` by their bytes (pread), so the whole output is in
+ * w->buf — for the protocol x-ray, which decodes responses from memory. false when a
+ * range cannot be read or memory runs out (w unchanged). */
+bool conn_inline_files(kl_writer_t *w);
 
 /* Free every buffer larger than KL_CONN_BUF_KEEP that holds nothing (the read buffer
  * only while no request is in flight). The server calls it for connections idle for a
