@@ -9,6 +9,9 @@
  *   'C' ask the server to close        'B'+u32 n  answer with n bytes of 'b'
  *   'P'+u32 ms park until now+ms; answer "W" if an 'E' was handled meanwhile, "F" on
  *              the final attempt.          'Q'+u32 ms  the same, but only "F"
+ *   'R'+u32 off+u32 len+u8 pieces+tag  a zero-copy answer (file ranges, sendfile):
+ *              [size][the request payload][len bytes of the fake's file from off, spliced
+ *              as `pieces` adjacent ranges][FILE_TRAILER]; the size covers wr_total.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,7 +51,11 @@ typedef struct fake {
     int64_t min_tick_gap_ms;
     int stop_after_ticks;
     volatile sig_atomic_t *stop;
+    int file_fd;                /* what 'R' splices from (borrowed for the call only) */
+    int ranges;                 /* 'R' requests answered */
 } fake_t;
+
+#define FILE_TRAILER "END!"     /* 4 bytes after an 'R' answer's file ranges */
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -83,6 +91,30 @@ static kl_reply_t fake_park(fake_t *f, kl_request_t *req, const uint8_t *frame, 
     return KL_REPLY_PARK;                                /* deadline left as it was */
 }
 
+/* 'R': the answer's records are `len` bytes of f->file_fd from `off`, by reference. */
+static kl_reply_t fake_ranges(fake_t *f, const uint8_t *frame, size_t len, kl_writer_t *out)
+{
+    assert_true(len >= 10);
+    assert_true(f->file_fd >= 0);
+    uint32_t off = be32(frame + 1), n = be32(frame + 5), pieces = frame[9];
+    assert_true(pieces >= 1);
+    f->ranges++;
+    wr_i32(out, 0);                                      /* size: patched below */
+    wr_raw(out, frame, len);
+    for (uint32_t k = 0; k < pieces; k++) {
+        size_t a = (size_t)n * k / pieces, b = (size_t)n * (k + 1) / pieces;
+        assert_true(wr_splice(out, f->file_fd, (int64_t)off + (int64_t)a, b - a));
+    }
+    wr_raw(out, FILE_TRAILER, 4);
+    assert_true(wr_ok(out));
+    uint32_t size = (uint32_t)(wr_total(out) - 4);
+    out->buf[0] = (uint8_t)(size >> 24);
+    out->buf[1] = (uint8_t)(size >> 16);
+    out->buf[2] = (uint8_t)(size >> 8);
+    out->buf[3] = (uint8_t)size;
+    return KL_REPLY_SEND;
+}
+
 static kl_reply_t fake_on_frame(void *arg, kl_request_t *req, uint8_t *frame,
                                 size_t len, kl_writer_t *out)
 {
@@ -109,6 +141,8 @@ static kl_reply_t fake_on_frame(void *arg, kl_request_t *req, uint8_t *frame,
     case 'P':
     case 'Q':
         return fake_park(f, req, frame, len, out);
+    case 'R':
+        return fake_ranges(f, frame, len, out);
     default:
         return KL_REPLY_CLOSE;
     }
@@ -155,6 +189,7 @@ static fixture_t *fixture_open(const kl_server_options_t *opts)
     fixture_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
     fx->fake.min_tick_gap_ms = INT64_MAX;
+    fx->fake.file_fd = -1;
     fx->logf = open_memstream(&fx->logbuf, &fx->loglen);
     assert_non_null(fx->logf);
     fx->log.out = fx->logf;
@@ -285,6 +320,127 @@ static void expect_closed(fixture_t *fx, client_t *c)
 {
     uint8_t got[256];
     assert_int_equal(recv_frame(fx, c, got, sizeof got, 2000), -1);
+}
+
+/* ---- zero-copy answers: a temp file, and reading answers bigger than client_t.buf -- */
+
+/* Byte i of every test file: no short period, so a range from the wrong offset or
+ * two ranges swapped do not compare equal. */
+static uint8_t file_byte(size_t i)
+{
+    return (uint8_t)(((uint32_t)i * 2654435761u) >> 24);
+}
+
+/* A temp file of `size` file_byte()s, opened read-write; its path in `path`, or, with
+ * path NULL, already unlinked (nothing left in /tmp when a test fails half-way). */
+static int file_make(size_t size, char *path)
+{
+    char tmp[64] = "/tmp/klamm-test-server-XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    if (path != NULL)
+        memcpy(path, tmp, sizeof tmp);
+    else
+        unlink(tmp);
+    static uint8_t chunk[64 * 1024];
+    for (size_t at = 0; at < size;) {
+        size_t n = size - at < sizeof chunk ? size - at : sizeof chunk;
+        for (size_t k = 0; k < n; k++)
+            chunk[k] = file_byte(at + k);
+        assert_int_equal(pwrite(fd, chunk, n, (off_t)at), (ssize_t)n);
+        at += n;
+    }
+    return fd;
+}
+
+/* Descriptors this process has open (the queue's duplicates among them). */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1;                                        /* opendir's own */
+}
+
+static size_t range_payload(uint8_t *p, uint32_t off, uint32_t len, uint8_t pieces,
+                            const char *tag)
+{
+    p[0] = 'R';
+    for (int k = 0; k < 4; k++) {
+        p[1 + k] = (uint8_t)(off >> (24 - 8 * k));
+        p[5 + k] = (uint8_t)(len >> (24 - 8 * k));
+    }
+    p[9] = pieces;
+    size_t t = strlen(tag);
+    memcpy(p + 10, tag, t);
+    return 10 + t;
+}
+
+/* Drive the server until n bytes of `c` are in dst (what recv_frame buffered first).
+ * Returns the bytes got: fewer than n when the server closed or timeout_ms passed. */
+static size_t recv_bytes(fixture_t *fx, client_t *c, uint8_t *dst, size_t n, int timeout_ms)
+{
+    size_t got = c->len < n ? c->len : n;
+    memcpy(dst, c->buf, got);
+    memmove(c->buf, c->buf + got, c->len - got);
+    c->len -= got;
+    int64_t until = clock_monotonic_ms() + timeout_ms;
+    while (got < n && clock_monotonic_ms() <= until) {
+        assert_int_equal(server_poll_once(fx->s, 0), KL_OK);   /* 0: no 1 ms naps */
+        ssize_t r = recv(c->fd, dst + got, n - got, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno == ECONNRESET))
+            break;
+        if (r > 0)
+            got += (size_t)r;
+    }
+    return got;
+}
+
+/* memcmp that names the first differing byte (assert_memory_equal lists them all). */
+static void assert_same_bytes(const uint8_t *got, const uint8_t *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (got[i] != want[i])
+            fail_msg("byte %zu of %zu: got 0x%02x, want 0x%02x", i, n, got[i], want[i]);
+}
+
+/* The whole answer an 'R' request gets, as bytes: size, payload, file range, trailer. */
+static uint8_t *range_answer(const uint8_t *payload, size_t plen, uint32_t off, uint32_t len,
+                             size_t *total)
+{
+    *total = 4 + plen + len + 4;
+    uint8_t *a = malloc(*total);
+    assert_non_null(a);
+    uint32_t size = (uint32_t)(*total - 4);
+    for (int k = 0; k < 4; k++)
+        a[k] = (uint8_t)(size >> (24 - 8 * k));
+    memcpy(a + 4, payload, plen);
+    for (size_t i = 0; i < len; i++)
+        a[4 + plen + i] = file_byte(off + i);
+    memcpy(a + 4 + plen + len, FILE_TRAILER, 4);
+    return a;
+}
+
+/* Ask for [off, off + len) of the fake's file in `pieces` ranges, or, with send_it
+ * false, only expect the answer to a request already sent with that payload. */
+static void expect_range_answer(fixture_t *fx, client_t *c, uint32_t off, uint32_t len,
+                                uint8_t pieces, const char *tag, bool send_it)
+{
+    uint8_t p[64];
+    size_t plen = range_payload(p, off, len, pieces, tag);
+    if (send_it)
+        send_frame(c, p, plen);
+    size_t total;
+    uint8_t *want = range_answer(p, plen, off, len, &total);
+    uint8_t *got = malloc(total);
+    assert_non_null(got);
+    assert_int_equal(recv_bytes(fx, c, got, total, 5000), total);
+    assert_same_bytes(got, want, total);
+    free(got);
+    free(want);
 }
 
 /* ---- tests ---------------------------------------------------------------------- */
@@ -838,6 +994,236 @@ static void test_listen_on_localhost_name(void **state)
     assert_null(s);
 }
 
+/* ---- zero-copy answers (file ranges, sendfile) ------------------------------------ */
+
+/* An answer of 'b's of the 'B' request (n bytes) is next on `c`. */
+static void expect_bees(fixture_t *fx, client_t *c, size_t n)
+{
+    uint8_t *got = malloc(4 + n);
+    assert_non_null(got);
+    assert_int_equal(recv_bytes(fx, c, got, 4 + n, 5000), 4 + n);
+    assert_int_equal(be32(got), n);
+    for (size_t i = 0; i < n; i++)
+        if (got[4 + i] != 'b')
+            fail_msg("byte %zu of the 'B' answer: 0x%02x", i, got[4 + i]);
+    free(got);
+}
+
+static void send_bees_request(client_t *c, uint32_t n)
+{
+    const uint8_t big[] = { 'B', (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                            (uint8_t)n };
+    send_frame(c, big, sizeof big);
+}
+
+/* Small answers with file ranges — one range, three adjacent ones, an empty one, the
+ * last byte — arrive byte for byte, and the queue's duplicate descriptors are closed
+ * once sent. */
+static void test_file_range_answer_arrives_intact(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    int fd = file_make(4096, NULL);
+    fx->fake.file_fd = fd;
+    client_t *c = client_open(fx, 0);
+    int fds = open_fds();
+    expect_range_answer(fx, c, 100, 1000, 1, "small", true);
+    expect_range_answer(fx, c, 0, 4096, 3, "three adjacent", true);
+    expect_range_answer(fx, c, 4000, 0, 1, "empty", true);
+    expect_range_answer(fx, c, 4095, 1, 1, "last byte", true);
+    assert_int_equal(fx->fake.ranges, 4);
+    assert_int_equal(open_fds(), fds);               /* every duplicate closed */
+    expect_echo(fx, c, "plain answers still fine");
+    client_close(c);
+    fixture_close(fx);
+    close(fd);
+}
+
+/* 8 MiB of file, far more than the socket buffers of a client that reads slowly at
+ * first: sendfile sends part of the range, hits EAGAIN, and POLLOUT continues it at
+ * the right offset. The server holds none of those bytes in memory, and its duplicate
+ * descriptor keeps the data readable after the file is closed and unlinked. */
+static void test_large_file_range_sent_in_pieces(void **state)
+{
+    (void)state;
+    const uint32_t n = 8u << 20;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    char path[64];
+    int fd = file_make(n, path);
+    fx->fake.file_fd = fd;
+    client_t *c = client_open(fx, 16 * 1024);
+    int fds = open_fds();
+    uint8_t p[64];
+    send_frame(c, p, range_payload(p, 0, n, 1, "big"));
+    for (int i = 0; i < 20; i++) {                  /* slow reader: 1000 bytes a turn */
+        assert_int_equal(server_poll_once(fx->s, 0), KL_OK);
+        ssize_t r = recv(c->fd, c->buf + c->len, 1000, MSG_DONTWAIT);
+        if (r > 0)
+            c->len += (size_t)r;
+    }
+    assert_int_equal(fx->fake.ranges, 1);
+    kl_server_stats_t st;
+    server_stats(fx->s, &st);
+    assert_true(st.max_conn_queued_bytes > n / 2);   /* stuck mid-range: EAGAIN */
+    assert_true(st.memory_bytes < 1024 * 1024);      /* by reference, not copied */
+    assert_int_equal(open_fds(), fds + 1);           /* the queue's duplicate */
+    close(fd);                                       /* queued: ours may go now */
+    unlink(path);
+    fx->fake.file_fd = -1;
+    expect_range_answer(fx, c, 0, n, 1, "big", false);
+    assert_int_equal(open_fds(), fds - 1);           /* ours and the duplicate closed */
+    expect_echo(fx, c, "still in step");
+    client_close(c);
+    fixture_close(fx);
+}
+
+/* Pipelined requests whose answers hold file ranges, with a plain answer between them,
+ * and more of them arriving while the queue is stuck inside a range (appended behind
+ * it, the queue compacted): every answer arrives whole and in order. */
+static void test_pipelined_file_range_answers_in_order(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    int fd = file_make(8u << 20, NULL);
+    fx->fake.file_fd = fd;
+    client_t *c = client_open(fx, 16 * 1024);
+    int fds = open_fds();
+    char mid[200];
+    memset(mid, 'm', sizeof mid - 1);
+    mid[sizeof mid - 1] = '\0';
+    mid[0] = 'E';
+    uint8_t buf[1024], p[64];
+    size_t len = 0;
+    len += frame_of(buf + len, p, range_payload(p, 0, 1000, 1, "one"));
+    len += frame_of(buf + len, mid, strlen(mid));
+    len += frame_of(buf + len, p, range_payload(p, 1u << 20, 6u << 20, 2, "two"));
+    send_raw(c, buf, len);                          /* three frames, one segment */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(server_poll_once(fx->s, 0), KL_OK);
+    assert_int_equal(fx->fake.ranges, 2);
+    assert_int_equal(fx->fake.echoes, 1);
+    kl_server_stats_t st;
+    server_stats(fx->s, &st);
+    assert_true(st.max_conn_queued_bytes > 1u << 20);  /* stuck inside range "two" */
+    len = frame_of(buf, p, range_payload(p, 123, 200000, 1, "three"));
+    len += frame_of(buf + len, p, range_payload(p, 7, 10, 1, "four"));
+    send_raw(c, buf, len);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(server_poll_once(fx->s, 0), KL_OK);
+    assert_int_equal(fx->fake.ranges, 4);           /* queued behind the stuck range */
+    expect_range_answer(fx, c, 0, 1000, 1, "one", false);
+    uint8_t got[256];
+    assert_int_equal(recv_frame(fx, c, got, sizeof got, 2000), (int)strlen(mid));
+    assert_memory_equal(got, mid, strlen(mid));
+    expect_range_answer(fx, c, 1u << 20, 6u << 20, 2, "two", false);
+    expect_range_answer(fx, c, 123, 200000, 1, "three", false);
+    expect_range_answer(fx, c, 7, 10, 1, "four", false);
+    assert_int_equal(open_fds(), fds);
+    expect_echo(fx, c, "after");
+    client_close(c);
+    fixture_close(fx);
+    close(fd);
+}
+
+/* A file that shrinks after its range was queued (and before it was sent): sendfile
+ * meets the end of the file early (returns 0). The server logs an error and closes that
+ * connection — the client gets the answers before it whole and then EOF before the
+ * bytes promised — and goes on serving the others. */
+static void test_truncated_file_closes_connection(void **state)
+{
+    (void)state;
+    const uint32_t big = 8u << 20, n = 65536, left = 20000;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    int fd = file_make(n, NULL);
+    fx->fake.file_fd = fd;
+    client_t *a = client_open(fx, 16 * 1024);
+    client_t *b = client_open(fx, 0);
+    int fds = open_fds();
+    send_bees_request(a, big);                      /* holds the queue up */
+    uint8_t p[64];
+    size_t plen = range_payload(p, 0, n, 1, "cut");
+    send_frame(a, p, plen);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(server_poll_once(fx->s, 0), KL_OK);
+    assert_int_equal(fx->fake.ranges, 1);
+    kl_server_stats_t st;
+    server_stats(fx->s, &st);
+    assert_true(st.max_conn_queued_bytes > 4 + plen + n + 4);  /* none of it sent yet */
+    assert_int_equal(ftruncate(fd, left), 0);
+    expect_bees(fx, a, big);
+    size_t total;
+    uint8_t *want = range_answer(p, plen, 0, n, &total);
+    uint8_t *got = malloc(total);
+    assert_non_null(got);
+    size_t m = recv_bytes(fx, a, got, total, 5000);
+    assert_true(m < total);                          /* EOF before the promised bytes */
+    assert_true(m >= 4 + plen + left);               /* what the file still had came */
+    assert_same_bytes(got, want, 4 + plen + left);
+    free(got);
+    free(want);
+    assert_true(log_has(fx, "ERROR"));
+    assert_true(log_has(fx, "ended before the 45536 bytes of a Fetch response"));
+    assert_int_equal(fx->fake.disconnects, 1);
+    server_stats(fx->s, &st);
+    assert_int_equal(st.connections, 1);
+    assert_int_equal(open_fds(), fds - 1);           /* its socket and duplicate closed */
+    expect_echo(fx, b, "still serving");
+    client_close(a);
+    client_close(b);
+    fixture_close(fx);
+    close(fd);
+}
+
+/* BUG (infrastructure/net/server.c): after sendfile meets the end of a shrunk file,
+ * server_conn_flush drops the rest of the range (conn_write_commit) and marks the
+ * connection closing; server_close_conn then makes its "one last send attempt" of the
+ * next chunk — the memory bytes *after* the dropped range (the rest of that answer and
+ * the answers pipelined behind it). They land where the missing file bytes belong, so
+ * the client can receive a complete frame of the promised size holding the wrong bytes
+ * (here: the trailer, the next answer's size prefix and its 'b's in place of the file's
+ * 4096 bytes) instead of EOF before the promised bytes. Once a range is cut short,
+ * nothing after it may be sent. */
+static void test_truncated_file_sends_nothing_after_the_gap(void **state)
+{
+    (void)state;
+    const uint32_t big = 8u << 20, n = 4096;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    int fd = file_make(n, NULL);
+    fx->fake.file_fd = fd;
+    client_t *a = client_open(fx, 16 * 1024);
+    send_bees_request(a, big);                      /* holds the queue up */
+    uint8_t p[64];
+    size_t plen = range_payload(p, 0, n, 1, "gap");
+    send_frame(a, p, plen);
+    send_bees_request(a, 16384);                    /* an answer pipelined behind */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(server_poll_once(fx->s, 0), KL_OK);
+    assert_int_equal(fx->fake.frames, 3);
+    kl_server_stats_t st;
+    server_stats(fx->s, &st);
+    assert_true(st.max_conn_queued_bytes > 4 + plen + n + 4 + 4 + 16384);  /* unsent */
+    assert_int_equal(ftruncate(fd, 0), 0);
+    expect_bees(fx, a, big);
+    size_t total;
+    uint8_t *want = range_answer(p, plen, 0, n, &total);
+    uint8_t *got = malloc(total);
+    assert_non_null(got);
+    size_t m = recv_bytes(fx, a, got, total, 5000);
+    assert_same_bytes(got, want, m);                 /* whatever came is the answer's */
+    assert_true(m < total);                          /* and it ends early: EOF */
+    free(got);
+    free(want);
+    assert_int_equal(fx->fake.disconnects, 1);
+    client_close(a);
+    fixture_close(fx);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -862,6 +1248,11 @@ int main(void)
         cmocka_unit_test(test_tick_interval_respected),
         cmocka_unit_test(test_run_returns_when_stop_flag_set),
         cmocka_unit_test(test_listen_on_localhost_name),
+        cmocka_unit_test(test_file_range_answer_arrives_intact),
+        cmocka_unit_test(test_large_file_range_sent_in_pieces),
+        cmocka_unit_test(test_pipelined_file_range_answers_in_order),
+        cmocka_unit_test(test_truncated_file_closes_connection),
+        cmocka_unit_test(test_truncated_file_sends_nothing_after_the_gap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -200,15 +201,28 @@ static void server_mark_closing(kl_conn_t *c, const char *reason)
     }
 }
 
+/* One send of the queue's next chunk: memory bytes with send(2) — MSG_MORE when a file
+ * range follows, so a Fetch response's small header leaves in the same segment as its
+ * records — or a file range with sendfile(2): the kernel hands the page-cache pages to
+ * the socket, no copy through user space (Kafka's zero-copy transfer, FileRecords).
+ * Returns what send/sendfile returned. */
+static ssize_t server_send_chunk(kl_conn_t *c, const kl_conn_chunk_t *ch)
+{
+    if (ch->file < 0)
+        return send(c->fd, ch->mem, ch->len,
+                    MSG_NOSIGNAL | MSG_DONTWAIT | (ch->more ? MSG_MORE : 0));
+    off_t offset = (off_t)ch->offset;
+    return sendfile(c->fd, ch->file, &offset, ch->len);
+}
+
 /* One non-blocking send attempt of what is queued (answers to earlier requests),
  * then close, tell the handler, free. */
 static void server_close_conn(kl_server_t *s, size_t i)
 {
     kl_conn_t *c = s->conns[i];
-    size_t len;
-    const uint8_t *p = conn_write_data(c, &len);
-    if (len > 0)
-        (void)send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    kl_conn_chunk_t ch = conn_write_chunk(c);
+    if (ch.len > 0)
+        (void)server_send_chunk(c, &ch);
     close(c->fd);
     KL_LOG_DBG(s->log, SERVER_LOG, "closed %s (conn %" PRIu64 "): %s", c->peer, c->id,
                c->close_reason != NULL ? c->close_reason : "closed");
@@ -363,11 +377,9 @@ static const char *server_errno_reason(int err)
 
 static void server_conn_flush(kl_server_t *s, kl_conn_t *c)
 {
-    (void)s;
     while (!c->closing && conn_queued(c) > 0) {
-        size_t len;
-        const uint8_t *p = conn_write_data(c, &len);
-        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        kl_conn_chunk_t ch = conn_write_chunk(c);
+        ssize_t n = server_send_chunk(c, &ch);
         if (n > 0) {
             conn_write_commit(c, (size_t)n);
             continue;
@@ -376,8 +388,15 @@ static void server_conn_flush(kl_server_t *s, kl_conn_t *c)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;                                  /* POLLOUT will tell us */
-        conn_write_commit(c, len);                   /* undeliverable: drop it */
-        server_mark_closing(c, server_errno_reason(errno));
+        conn_write_drop(c);         /* undeliverable: nothing after it may be sent */
+        if (n == 0) {             /* sendfile at end of file: shorter than when read */
+            KL_LOG_ERR(s->log, SERVER_LOG, "closing %s (conn %" PRIu64 "): a log file "
+                       "ended before the %zu bytes of a Fetch response could be sent",
+                       c->peer, c->id, ch.len);
+            server_mark_closing(c, "log file shorter than its response");
+        } else {
+            server_mark_closing(c, server_errno_reason(errno));
+        }
     }
 }
 
