@@ -9,6 +9,7 @@
 #ifndef KL_APPLICATION_PORTS_H
 #define KL_APPLICATION_PORTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,11 +22,16 @@
  * Lets Fetch read a segment straight into the response (one copy, no temp buffer).
  * A store that reserved room for a whole range and then served less (it found a corrupt
  * batch in what it read, or the read failed) gives the unused tail back with `unreserve`,
- * so the check of the bytes can happen after they landed in the response. */
+ * so the check of the bytes can happen after they landed in the response.
+ * `splice` (may be NULL) takes the bytes by reference instead: `n` bytes at `offset` of
+ * the store's open file `file` (an OS file descriptor the caller may keep using until
+ * the read returns; no copy at all). false = not taken (out of memory): the store then
+ * copies through `reserve`. */
 typedef struct kl_buf_sink {
     void *arg;
     uint8_t *(*reserve)(void *arg, size_t n);   /* NULL when out of memory */
     void (*unreserve)(void *arg, size_t n);     /* drop the last n reserved bytes */
+    bool (*splice)(void *arg, int file, int64_t offset, size_t n);
 } kl_buf_sink_t;
 
 /* Called once per persisted topic at startup by log_store.topic_load_all. */

@@ -12,9 +12,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "application/usecases.h"
+#include "domain/record_batch.h"
 #include "infrastructure/protocol/api.h"
 #include "test/fixtures/client_frames.h"
 #include "test/mocks/handler_fixture.h"
@@ -431,6 +433,252 @@ static void test_only_the_first_partition_may_exceed(void **state)
     hf_free(e);
 }
 
+/* ---- zero copy: a store that splices file ranges into the response ---- */
+
+/* The log file the fake store splices from: 100 bytes of padding, then BATCH, then more
+ * padding; unlinked at once, so only the descriptor names it. */
+#define SPLICE_AT 100
+
+static int splice_fd = -1;
+
+static int splice_file_open(void)
+{
+    char path[] = "/tmp/klamm_test_api_fetch_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    uint8_t pad[SPLICE_AT];
+    memset(pad, 'x', sizeof pad);
+    assert_int_equal(write(fd, pad, sizeof pad), (ssize_t)sizeof pad);
+    assert_int_equal(write(fd, BATCH, BATCH_LEN), BATCH_LEN);
+    assert_int_equal(write(fd, pad, sizeof pad), (ssize_t)sizeof pad);
+    splice_fd = fd;
+    return fd;
+}
+
+/* The store's read, as segment.c does it for data it wrote itself: checks log, offset,
+ * max_bytes like the mock; then takes (in will_return order) `copy` bytes to reserve and
+ * fill from the file first (0: none), the file offset and length to splice, and the
+ * result. The bytes count only when the result is KL_OK. */
+static kl_err_t splice_store_read(void *self, void *log, int64_t offset, int32_t max_bytes,
+                                  kl_buf_sink_t *sink, size_t *len_out)
+{
+    (void)self;
+    check_expected_ptr(log);
+    check_expected(offset);
+    check_expected(max_bytes);
+    size_t copy = mock_type(size_t);
+    int64_t at = mock_type(int64_t);
+    size_t n = mock_type(size_t);
+    kl_err_t result = mock_type(kl_err_t);
+    *len_out = 0;
+    if (copy > 0) {
+        uint8_t *dst = sink->reserve(sink->arg, copy);
+        assert_non_null(dst);
+        assert_int_equal(pread(splice_fd, dst, copy, at), (ssize_t)copy);
+        at += (int64_t)copy;
+    }
+    assert_non_null(sink->splice);
+    assert_true(sink->splice(sink->arg, splice_fd, at, n));
+    if (result == KL_OK)
+        *len_out = copy + n;
+    return result;
+}
+
+static void expect_splice_read(void *log, int64_t offset, int32_t max_bytes, size_t copy,
+                               int64_t at, size_t n, kl_err_t result)
+{
+    expect_value(splice_store_read, log, log);
+    expect_value(splice_store_read, offset, offset);
+    expect_value(splice_store_read, max_bytes, max_bytes);
+    will_return(splice_store_read, copy);
+    will_return(splice_store_read, at);
+    will_return(splice_store_read, n);
+    will_return(splice_store_read, result);
+}
+
+static kl_log_store_t splice_store(void)
+{
+    kl_log_store_t s = mock_log_store();
+    s.read = splice_store_read;
+    return s;
+}
+
+/* The response as the socket gets it: memory bytes with the spliced file ranges read in
+ * their places. Points e->resp at its body (after dispatch's 8 bytes); free the result. */
+static uint8_t *flatten(hf_env_t *e)
+{
+    const kl_writer_t *w = &e->out;
+    uint8_t *flat = malloc(wr_total(w) + 1);
+    assert_non_null(flat);
+    size_t prev = 0, at = 0;
+    for (size_t i = 0; i < w->nsplices; i++) {
+        const kl_wr_splice_t *s = &w->splices[i];
+        assert_true(s->at >= prev && s->at <= w->len);
+        memcpy(flat + at, w->buf + prev, s->at - prev);
+        at += s->at - prev;
+        prev = s->at;
+        assert_int_equal(pread(s->fd, flat + at, s->len, s->offset), (ssize_t)s->len);
+        at += s->len;
+    }
+    memcpy(flat + at, w->buf + prev, w->len - prev);
+    at += w->len - prev;
+    assert_int_equal(at, wr_total(w));
+    rd_init(&e->resp, flat + 8, at - 8);
+    return flat;
+}
+
+/* The splice `i` of the response: this file range, right after its records length field,
+ * which says `len`. */
+static void want_splice(hf_env_t *e, size_t i, int64_t offset, size_t len)
+{
+    assert_true(i < e->out.nsplices);
+    const kl_wr_splice_t *s = &e->out.splices[i];
+    assert_int_equal(s->fd, splice_fd);
+    assert_int_equal(s->offset, offset);
+    assert_int_equal(s->len, len);
+    assert_true(s->at >= 12);
+    assert_int_equal(kl_be32_read(e->out.buf + s->at - 4), (int32_t)len);
+}
+
+/* kcat's v11 fetch over a store that splices: the response holds the range by reference
+ * (one splice of exactly the batch, no copy in memory), its records length is the
+ * spliced length, and the bytes as sent are the usual response. */
+static void test_spliced_records_are_held_by_reference(void **state)
+{
+    (void)state;
+    int fd = splice_file_open();
+    hf_env_t *e = hf_env_new(splice_store());
+    hf_add_topic_at(e, "topic", 3, 0, 3);
+    expect_splice_read(hf_log(0), 0, MB, 0, SPLICE_AT, BATCH_LEN, KL_OK);
+    assert_int_equal(hf_run(e, fetch_handle, KCAT_009_FETCH_V11_REQ,
+                            sizeof KCAT_009_FETCH_V11_REQ),
+                     KL_REPLY_SEND);
+    assert_int_equal(e->out.nsplices, 1);
+    assert_int_equal(e->out.spliced, BATCH_LEN);
+    want_splice(e, 0, SPLICE_AT, BATCH_LEN);
+    assert_int_equal(e->out.splices[0].at, e->out.len);     /* the last thing in it */
+    uint8_t *flat = flatten(e);
+    want_top(&e->resp, 11);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 1);
+    want_partition(&e->resp, 11, 0, KL_OK, 3, 0, BATCH_LEN);
+    want_batch(&e->resp, BATCH, BATCH_LEN);
+    hf_want_end(&e->resp);
+    free(flat);
+    hf_free(e);
+    close(fd);
+}
+
+/* min_bytes not reached: the request parks and the response keeps neither the bytes nor
+ * the file ranges read (only dispatch's 8 bytes); at the deadline it answers with them. */
+static void test_parked_fetch_leaves_no_splices(void **state)
+{
+    (void)state;
+    int fd = splice_file_open();
+    hf_env_t *e = hf_env_new(splice_store());
+    hf_add_topic_at(e, "topic", 1, 0, 3);
+    fetch_part_t parts[] = { { 0, 0, MB } };
+    kl_writer_t w;
+    fetch_request(&w, 11, 500, BATCH_LEN + 1, 50 * MB, "topic", parts, 1);
+    expect_splice_read(hf_log(0), 0, MB, 0, SPLICE_AT, BATCH_LEN, KL_OK);
+    assert_int_equal(hf_run(e, fetch_handle, w.buf, w.len), KL_REPLY_PARK);
+    assert_int_equal(e->req.park_until_ms, 1500);
+    assert_int_equal(e->out.len, 8);
+    assert_int_equal(e->out.nsplices, 0);
+    assert_int_equal(e->out.spliced, 0);
+    assert_int_equal(wr_total(&e->out), 8);
+
+    expect_splice_read(hf_log(0), 0, MB, 0, SPLICE_AT, BATCH_LEN, KL_OK);
+    assert_int_equal(hf_run_at(e, fetch_handle, w.buf, w.len, 1500, 1000, true), KL_REPLY_SEND);
+    assert_int_equal(e->out.nsplices, 1);
+    want_splice(e, 0, SPLICE_AT, BATCH_LEN);
+    uint8_t *flat = flatten(e);
+    want_top(&e->resp, 11);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 1);
+    want_partition(&e->resp, 11, 0, KL_OK, 3, 0, BATCH_LEN);
+    want_batch(&e->resp, BATCH, BATCH_LEN);
+    hf_want_end(&e->resp);
+    free(flat);
+    wr_free(&w);
+    hf_free(e);
+    close(fd);
+}
+
+/* The second partition's read fails after it copied `copy` bytes and spliced a range: its
+ * bytes and its range go, the first partition's range stays where it was. */
+static void check_failed_second_partition(size_t copy)
+{
+    int fd = splice_file_open();
+    hf_env_t *e = hf_env_new(splice_store());
+    hf_add_topic_at(e, "topic", 2, 0, 3);
+    fetch_part_t parts[] = { { 0, 0, MB }, { 1, 0, MB } };
+    kl_writer_t w;
+    fetch_request(&w, 11, 500, 1, 50 * MB, "topic", parts, 2);
+    expect_splice_read(hf_log(0), 0, MB, 0, SPLICE_AT, BATCH_LEN, KL_OK);
+    expect_splice_read(hf_log(1), 0, MB, copy, SPLICE_AT, BATCH_LEN - copy,
+                       KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(hf_run(e, fetch_handle, w.buf, w.len), KL_REPLY_SEND);
+    assert_int_equal(e->out.nsplices, 1);
+    assert_int_equal(e->out.spliced, BATCH_LEN);
+    want_splice(e, 0, SPLICE_AT, BATCH_LEN);
+    uint8_t *flat = flatten(e);
+    want_top(&e->resp, 11);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 2);
+    want_partition(&e->resp, 11, 0, KL_OK, 3, 0, BATCH_LEN);
+    want_batch(&e->resp, BATCH, BATCH_LEN);
+    want_partition(&e->resp, 11, 1, KL_ERR_KAFKA_STORAGE_ERROR, 3, 0, 0);
+    hf_want_end(&e->resp);
+    free(flat);
+    wr_free(&w);
+    hf_free(e);
+    close(fd);
+}
+
+static void test_failed_second_partition_keeps_the_first_range(void **state)
+{
+    (void)state;
+    check_failed_second_partition(0);       /* its range starts where its records do */
+    check_failed_second_partition(10);      /* after bytes it copied */
+}
+
+/* KIP-74 with splices: the second partition's batch is over what the response has left,
+ * so its range is dropped (records length 0) and the first one's kept. */
+static void test_later_partition_over_the_limit_drops_its_range(void **state)
+{
+    (void)state;
+    int fd = splice_file_open();
+    hf_env_t *e = hf_env_new(splice_store());
+    hf_add_topic_at(e, "topic", 2, 0, 3);
+    fetch_part_t parts[] = { { 0, 0, MB }, { 1, 0, MB } };
+    kl_writer_t w;
+    fetch_request(&w, 11, 500, 1, 200, "topic", parts, 2);
+    expect_splice_read(hf_log(0), 0, 200, 0, SPLICE_AT, BATCH_LEN, KL_OK);
+    expect_splice_read(hf_log(1), 0, 200 - BATCH_LEN, 0, SPLICE_AT, BATCH_LEN, KL_OK);
+    assert_int_equal(hf_run(e, fetch_handle, w.buf, w.len), KL_REPLY_SEND);
+    assert_int_equal(e->out.nsplices, 1);
+    assert_int_equal(e->out.spliced, BATCH_LEN);
+    want_splice(e, 0, SPLICE_AT, BATCH_LEN);
+    uint8_t *flat = flatten(e);
+    want_top(&e->resp, 11);
+    hf_want_i32(&e->resp, 1);
+    hf_want_str(&e->resp, "topic");
+    hf_want_i32(&e->resp, 2);
+    want_partition(&e->resp, 11, 0, KL_OK, 3, 0, BATCH_LEN);
+    want_batch(&e->resp, BATCH, BATCH_LEN);
+    want_partition(&e->resp, 11, 1, KL_OK, 3, 0, 0);
+    hf_want_end(&e->resp);
+    free(flat);
+    wr_free(&w);
+    hf_free(e);
+    close(fd);
+}
+
 /* ---- malformed ---- */
 
 static void test_truncated_request_closes(void **state)
@@ -464,6 +712,10 @@ int main(void)
         cmocka_unit_test(test_store_error),
         cmocka_unit_test(test_partition_and_response_limits_reach_the_store),
         cmocka_unit_test(test_only_the_first_partition_may_exceed),
+        cmocka_unit_test(test_spliced_records_are_held_by_reference),
+        cmocka_unit_test(test_parked_fetch_leaves_no_splices),
+        cmocka_unit_test(test_failed_second_partition_keeps_the_first_range),
+        cmocka_unit_test(test_later_partition_over_the_limit_drops_its_range),
         cmocka_unit_test(test_truncated_request_closes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

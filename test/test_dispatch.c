@@ -27,7 +27,13 @@ STUB(create_topics_handle)
 
 /* A scripted Metadata (v0..v8, not flexible) handler: the first body byte says what to
  * do, so the tests need no mutable state. */
-enum { DO_SEND, DO_PARK, DO_NONE, DO_CLOSE, DO_MALFORMED, DO_SEND_MALFORMED, DO_MUTATE };
+enum { DO_SEND, DO_PARK, DO_NONE, DO_CLOSE, DO_MALFORMED, DO_SEND_MALFORMED, DO_MUTATE,
+       DO_SPLICE, DO_SPLICE_PARK, DO_SPLICE_MAX, DO_SPLICE_HUGE };
+
+/* The file ranges DO_SPLICE puts into the body, as Fetch does (zero copy): by reference,
+ * never read here (the descriptor numbers are made up). */
+#define SPLICE_A 300
+#define SPLICE_B 7
 
 __attribute__((weak)) kl_reply_t metadata_handle(kl_request_t *req, kl_reader_t *body,
                                                  kl_writer_t *out)
@@ -52,6 +58,22 @@ __attribute__((weak)) kl_reply_t metadata_handle(kl_request_t *req, kl_reader_t 
         return KL_REPLY_SEND;                 /* a buggy handler ignoring rd_ok() */
     case DO_MUTATE:
         ((uint8_t *)first)[1] = 0xee;         /* the frame is the connection's buffer */
+        return KL_REPLY_SEND;
+    case DO_SPLICE:                           /* memory, range, memory, range, range */
+        wr_splice(out, 90, 4096, SPLICE_A);
+        wr_i16(out, 0x0e0f);
+        wr_splice(out, 91, 0, SPLICE_B);
+        wr_splice(out, 90, 0, 1);
+        return KL_REPLY_SEND;
+    case DO_SPLICE_PARK:
+        wr_splice(out, 90, 4096, SPLICE_A);
+        req->park_until_ms = 100;
+        return KL_REPLY_PARK;
+    case DO_SPLICE_MAX:                       /* with the 8 bytes after the size: INT32_MAX */
+        wr_splice(out, 90, 0, (size_t)INT32_MAX - 8);
+        return KL_REPLY_SEND;
+    case DO_SPLICE_HUGE:                      /* one more: past INT32_MAX */
+        wr_splice(out, 90, 0, (size_t)INT32_MAX - 7);
         return KL_REPLY_SEND;
     default:
         return KL_REPLY_CLOSE;
@@ -198,6 +220,63 @@ static void test_response_frame_v0_header(void **state)
     assert_int_equal(f->req.header.client_id.len, 1);
 }
 
+/* Zero-copy Fetch: the size prefix counts the file ranges spliced into the body too
+ * (memory bytes after the prefix + spliced bytes); the memory bytes are the frame's. */
+static void test_size_prefix_counts_spliced_ranges(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t frame[32];
+    size_t n = metadata_frame(frame, 8, DO_SPLICE);
+    assert_int_equal(protocol_dispatch(&f->req, frame, n, &f->out), KL_REPLY_SEND);
+    const uint8_t mem[] = { 0, 0, 0, 0, 0, 0, 0, 5, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f };
+    assert_int_equal(f->out.len, sizeof mem);
+    assert_memory_equal(f->out.buf + 4, mem + 4, sizeof mem - 4);
+    assert_int_equal(f->out.nsplices, 3);
+    assert_int_equal(f->out.spliced, SPLICE_A + SPLICE_B + 1);
+    assert_int_equal(be32(f->out.buf), (int32_t)(sizeof mem - 4 + SPLICE_A + SPLICE_B + 1));
+    assert_int_equal(be32(f->out.buf), (int32_t)(wr_total(&f->out) - 4));
+    assert_int_equal(f->out.splices[0].at, 12);          /* where the handler put them */
+    assert_int_equal(f->out.splices[1].at, 14);
+    assert_int_equal(f->out.splices[2].at, 14);
+
+    /* the next response starts clean: no range of the last one left over */
+    n = metadata_frame(frame, 8, DO_SEND);
+    assert_int_equal(protocol_dispatch(&f->req, frame, n, &f->out), KL_REPLY_SEND);
+    assert_int_equal(f->out.nsplices, 0);
+    assert_int_equal(f->out.spliced, 0);
+    assert_int_equal(be32(f->out.buf), 10);
+}
+
+/* A handler that spliced and then parks leaves `out` empty, ranges included. */
+static void test_park_after_splice_leaves_no_range(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t frame[32];
+    size_t n = metadata_frame(frame, 8, DO_SPLICE_PARK);
+    assert_int_equal(protocol_dispatch(&f->req, frame, n, &f->out), KL_REPLY_PARK);
+    assert_int_equal(f->out.len, 0);
+    assert_int_equal(f->out.nsplices, 0);
+    assert_int_equal(wr_total(&f->out), 0);
+}
+
+/* Spliced bytes count toward the int32 size limit: up to INT32_MAX the response is
+ * framed; past it the response cannot be, so the connection closes (logged) and `out` is
+ * left empty. (Metadata v8: header v0, so 8 memory bytes follow the size.) */
+static void test_spliced_response_past_int32_closes(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t frame[32];
+    size_t n = metadata_frame(frame, 8, DO_SPLICE_MAX);
+    assert_int_equal(protocol_dispatch(&f->req, frame, n, &f->out), KL_REPLY_SEND);
+    assert_int_equal(be32(f->out.buf), INT32_MAX);
+    n = metadata_frame(frame, 8, DO_SPLICE_HUGE);
+    assert_int_equal(protocol_dispatch(&f->req, frame, n, &f->out), KL_REPLY_CLOSE);
+    assert_int_equal(f->out.len, 0);
+    assert_int_equal(f->out.nsplices, 0);
+    assert_int_equal(wr_total(&f->out), 0);
+    assert_non_null(strstr(logged(f), "cannot build response to api 3 v8"));
+}
+
 static void test_handler_park_none_close_leave_out_empty(void **state)
 {
     fixture_t *f = *state;
@@ -263,6 +342,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unsupported_version_of_other_api_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_versions_unsupported_version_gets_v0_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_frame_v0_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_prefix_counts_spliced_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_park_after_splice_leaves_no_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spliced_response_past_int32_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handler_park_none_close_leave_out_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_body_closes_with_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_with_failed_reader_is_closed, setup, teardown),

@@ -274,7 +274,7 @@ static void test_partition_append_read_reopen(void **state)
     assert_int_equal(offs.high_watermark, 40);
     for (int64_t o = 0; o < 40; o++) {
         test_buf_t b = { 0 };
-        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
         size_t n = 0;
         assert_int_equal(s.read(s.self, log, o, 1, &sink, &n), KL_OK);
         assert_int_equal(n, sizes[o / 2]);
@@ -286,7 +286,7 @@ static void test_partition_append_read_reopen(void **state)
     assert_int_equal(at, 20);                       /* batch 20..21 has timestamps 120, 121 */
     assert_int_equal(ts, 121);
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t n = 0;
     assert_int_equal(s.read(s.self, log, 41, 100, &sink, &n), KL_ERR_OFFSET_OUT_OF_RANGE);
     log_dir_close(d);                               /* closes the still-open partition */
@@ -361,7 +361,7 @@ static void fill_partition(fixture_t *f, uint8_t batches[][512], size_t *sizes, 
 static void expect_port_read(kl_log_store_t *s, void *log, int64_t o, uint8_t batches[][512], size_t *sizes)
 {
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t n = 0;
     assert_int_equal(s->read(s->self, log, o, 1, &sink, &n), KL_OK);
     assert_int_equal(n, sizes[o / 2]);
@@ -431,7 +431,7 @@ static void test_corrupt_older_segment_reported_through_the_port(void **state)
     assert_int_equal(offs.log_end, 2 * N);            /* not scanned, not cut */
     expect_port_read(&s, log, 0, batches, sizes);
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t n = 99;
     assert_int_equal(s.read(s.self, log, 2, 1 << 20, &sink, &n), KL_ERR_CORRUPT_MESSAGE);
     assert_int_equal(n, 0);
@@ -626,7 +626,7 @@ static void test_retention_port_lists_and_deletes_segments(void **state)
     assert_false(exists(f, "t-0/00000000000000000000.timeindex"));
     assert_true(log_says(f, "Deleting segment"));
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t n = 0;
     assert_int_equal(s.read(s.self, log, 0, 1, &sink, &n), KL_ERR_OFFSET_OUT_OF_RANGE);
     free(b.data);

@@ -176,7 +176,7 @@ static void check_reads(fixture_t *f, kl_partition_log_t *pl, int upto)
     int64_t end = f->bases[upto - 1] + f->counts[upto - 1];
     for (int64_t o = 0; o < end; o++) {
         test_buf_t b = { 0 };
-        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
         size_t n = 0;
         assert_int_equal(plog_read(pl, o, 1 << 20, &sink, &n), KL_OK);
         assert_true(n > 0);
@@ -227,7 +227,7 @@ static void test_empty_directory_starts_at_zero(void **state)
     assert_int_equal(plog_log_end(pl), 0);
     assert_int_equal(pl->segment_count, 1);
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t n = 99;
     assert_int_equal(plog_read(pl, 0, 100, &sink, &n), KL_OK);
     assert_int_equal(n, 0);
@@ -311,7 +311,7 @@ static void test_read_stays_whole_and_respects_max_bytes(void **state)
     fixture_t *f = *state;
     kl_partition_log_t *pl = fill(f, NBATCH);
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t n = 0;
     for (int i = 0; i < NBATCH; i++) {       /* max_bytes 1: exactly the batch (KIP-74) */
         b.len = 0;
@@ -434,7 +434,7 @@ static void test_log_start_is_first_base_and_gaps_continue(void **state)
     assert_int_equal(plog_log_start(pl), 100);
     assert_int_equal(plog_log_end(pl), 113);
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t n = 0;
     assert_int_equal(plog_read(pl, 99, 1000, &sink, &n), KL_ERR_OFFSET_OUT_OF_RANGE);
     for (int64_t o = 102; o < 113; o++) {       /* the end of segment 100, the empty one, the gap */
@@ -759,7 +759,7 @@ static void test_corrupt_batch_in_older_segment_is_reported(void **state)
     pl = open_log(f);
     assert_int_equal(plog_log_end(pl), total_records(f));
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t n = 0;
     assert_int_equal(plog_read(pl, f->bases[first], 1 << 20, &sink, &n), KL_OK);
     assert_int_equal(n, f->sizes[first]);               /* served up to the bad batch */
@@ -777,7 +777,7 @@ static void test_corrupt_batch_in_older_segment_is_reported(void **state)
         if (o >= f->bases[first] && o < seg_end)
             continue;
         test_buf_t r = { 0 };
-        kl_buf_sink_t rs = { &r, test_buf_reserve, test_buf_unreserve };
+        kl_buf_sink_t rs = { &r, test_buf_reserve, test_buf_unreserve, NULL };
         assert_int_equal(plog_read(pl, o, 1, &rs, &n), KL_OK);
         int i = batch_of(f, o);
         assert_int_equal(n, f->sizes[i]);
@@ -908,7 +908,7 @@ static void test_delete_before_removes_files_and_moves_log_start(void **state)
         assert_true(exists(f->dir, start, exts[e]));
     }
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t n = 0;
     assert_int_equal(plog_read(pl, start - 1, 1024, &sink, &n), KL_ERR_OFFSET_OUT_OF_RANGE);
     assert_int_equal(plog_read(pl, start, 1024, &sink, &n), KL_OK);

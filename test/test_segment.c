@@ -206,7 +206,7 @@ static void check_reads(fixture_t *f, kl_segment_t *seg, int upto)
 {
     for (int64_t o = 0; o < f->bases[upto - 1] + f->counts[upto - 1]; o++) {
         test_buf_t b = { 0 };
-        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
         size_t n = 0;
         assert_int_equal(segment_read(seg, o, 1 << 20, &sink, &n), KL_OK);
         int first = batch_of(f, o);
@@ -374,7 +374,7 @@ static void test_read_round_trip_every_offset(void **state)
     kl_segment_t *seg = fill(f, 64);
     for (int64_t o = 0; o < total_records(f); o++) {
         test_buf_t b = { 0 };
-        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
         size_t n = 0;
         int first = batch_of(f, o);
         assert_int_equal(segment_read(seg, o, 1 << 20, &sink, &n), KL_OK);
@@ -395,7 +395,7 @@ static void test_read_respects_max_bytes_kip74(void **state)
     fixture_t *f = *state;
     kl_segment_t *seg = fill(f, 0);
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t n = 0;
     /* smaller than one batch: the whole first batch anyway */
     assert_int_equal(segment_read(seg, 0, 5, &sink, &n), KL_OK);
@@ -822,7 +822,7 @@ static void test_reads_verify_only_segments_found_sealed(void **state)
     path_of(f, ".log", path, sizeof path);
     flip_byte(path, f->positions[0] + KL_BATCH_HEADER_SIZE + 1);   /* a record byte of batch 0 */
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t n = 0;
     assert_int_equal(segment_read(seg, 0, 1 << 20, &sink, &n), KL_OK);
     assert_int_equal(n, total_bytes(f));                 /* not checked again: one pread, no CRC */
@@ -842,11 +842,229 @@ static void test_reads_verify_only_segments_found_sealed(void **state)
     free(b.data);
 }
 
+/* ---- zero-copy reads: a sink that takes file ranges by reference (ports.h splice) ---- */
+
+/* Records what segment_read hands over: every splice call, and the reserved bytes (through
+ * test_buf_t) when it copies instead. `accept` false makes splice refuse (out of memory). */
+typedef struct splice_sink {
+    test_buf_t buf;
+    bool accept;
+    int splices;                 /* splice calls, taken or not */
+    int reserves;                /* reserve calls */
+    int fd;                      /* the last splice's arguments */
+    int64_t offset;
+    size_t n;
+} splice_sink_t;
+
+static uint8_t *splice_sink_reserve(void *arg, size_t n)
+{
+    splice_sink_t *s = arg;
+    s->reserves++;
+    return test_buf_reserve(&s->buf, n);
+}
+
+static void splice_sink_unreserve(void *arg, size_t n)
+{
+    test_buf_unreserve(&((splice_sink_t *)arg)->buf, n);
+}
+
+static bool splice_sink_splice(void *arg, int fd, int64_t offset, size_t n)
+{
+    splice_sink_t *s = arg;
+    s->splices++;
+    s->fd = fd;
+    s->offset = offset;
+    s->n = n;
+    return s->accept;
+}
+
+static kl_buf_sink_t splice_sink(splice_sink_t *s, bool accept)
+{
+    memset(s, 0, sizeof *s);
+    s->accept = accept;
+    s->fd = -1;
+    kl_buf_sink_t sink = { s, splice_sink_reserve, splice_sink_unreserve, splice_sink_splice };
+    return sink;
+}
+
+/* A read at `offset` (max_bytes `max`) is exactly one splice of batches [from, to): the
+ * segment's own .log descriptor, from batch `from`'s position, to the end of batch to-1;
+ * nothing reserved; and the file really holds the recipe's bytes there. */
+static void expect_spliced(fixture_t *f, kl_segment_t *seg, int64_t offset, int32_t max,
+                           int from, int to)
+{
+    splice_sink_t s;
+    kl_buf_sink_t sink = splice_sink(&s, true);
+    size_t n = 99;
+    assert_int_equal(segment_read(seg, offset, max, &sink, &n), KL_OK);
+    size_t want = (size_t)(f->positions[to - 1] + (int64_t)f->sizes[to - 1] - f->positions[from]);
+    assert_int_equal(s.splices, 1);
+    assert_int_equal(s.fd, seg->log_fd);
+    assert_int_equal(s.offset, f->positions[from]);
+    assert_int_equal(s.n, want);
+    assert_int_equal(n, want);
+    assert_int_equal(s.reserves, 0);
+    assert_int_equal(s.buf.len, 0);
+    uint8_t *disk = malloc(want);
+    assert_non_null(disk);
+    assert_int_equal(pread(s.fd, disk, want, (off_t)s.offset), (ssize_t)want);
+    for (int i = from; i < to; i++)
+        assert_memory_equal(disk + f->positions[i] - f->positions[from], f->bytes[i], f->sizes[i]);
+    free(disk);
+    free(s.buf.data);
+}
+
+/* Every offset, with room for everything, one batch (KIP-74: max_bytes below one batch
+ * still gets the whole first one), and two and a half batches (two). */
+static void check_spliced_reads(fixture_t *f, kl_segment_t *seg)
+{
+    for (int64_t o = 0; o < total_records(f); o++) {
+        int first = batch_of(f, o);
+        expect_spliced(f, seg, o, 1 << 20, first, NBATCH);
+        expect_spliced(f, seg, o, 1, first, first + 1);
+        if (first + 3 <= NBATCH) {
+            int32_t max = (int32_t)(f->sizes[first] + f->sizes[first + 1] + f->sizes[first + 2] / 2);
+            expect_spliced(f, seg, o, max, first, first + 2);
+        }
+    }
+}
+
+/* Zero copies: the active segment hands its ranges over by reference. */
+static void test_read_splices_active_segment(void **state)
+{
+    fixture_t *f = *state;
+    kl_segment_t *seg = fill(f, 64);
+    assert_false(seg->verify_reads);
+    check_spliced_reads(f, seg);
+    segment_close(seg);
+}
+
+/* A segment this process sealed (at a roll), and one it scanned at open (the active one
+ * after a restart), hold only checked bytes: spliced too. */
+static void test_read_splices_segment_sealed_or_scanned_here(void **state)
+{
+    fixture_t *f = *state;
+    kl_segment_t *seg = fill(f, 100);
+    assert_int_equal(segment_seal(seg), KL_OK);
+    assert_false(seg->verify_reads);
+    check_spliced_reads(f, seg);
+    segment_close(seg);
+
+    assert_int_equal(segment_open_active(&seg, f->dir, 0, 100, NULL), KL_OK);
+    assert_false(seg->verify_reads);
+    check_spliced_reads(f, seg);
+    segment_close(seg);
+}
+
+/* Rule 7 beats zero copy: a sealed segment found on disk is read into the sink and
+ * checked even when the sink offers splice — whole batches served are the recipe's, and
+ * a damaged one is still reported (CORRUPT_MESSAGE, nothing served, nothing spliced). */
+static void test_read_of_segment_found_sealed_never_splices(void **state)
+{
+    fixture_t *f = *state;
+    kl_segment_t *seg = fill(f, 0);
+    segment_close(seg);
+    assert_int_equal(segment_open_sealed(&seg, f->dir, 0, total_records(f), 0, NULL), KL_OK);
+    assert_true(seg->verify_reads);
+    for (int64_t o = 0; o < total_records(f); o++) {
+        splice_sink_t s;
+        kl_buf_sink_t sink = splice_sink(&s, true);
+        size_t n = 0;
+        int first = batch_of(f, o);
+        assert_int_equal(segment_read(seg, o, 1 << 20, &sink, &n), KL_OK);
+        assert_int_equal(s.splices, 0);
+        assert_int_equal(n, total_bytes(f) - f->positions[first]);
+        assert_int_equal(s.buf.len, n);
+        for (int i = first; i < NBATCH; i++)
+            assert_memory_equal(s.buf.data + f->positions[i] - f->positions[first], f->bytes[i], f->sizes[i]);
+        free(s.buf.data);
+    }
+    segment_close(seg);
+
+    char path[256];
+    path_of(f, ".log", path, sizeof path);
+    flip_byte(path, f->positions[4] + KL_BATCH_HEADER_SIZE + 1);   /* a record byte of batch 4 */
+    assert_int_equal(segment_open_sealed(&seg, f->dir, 0, total_records(f), 0, NULL), KL_OK);
+    for (int64_t o = f->bases[4]; o < f->bases[4] + f->counts[4]; o++) {
+        splice_sink_t s;
+        kl_buf_sink_t sink = splice_sink(&s, true);
+        size_t n = 99;
+        assert_int_equal(segment_read(seg, o, 1 << 20, &sink, &n), KL_ERR_CORRUPT_MESSAGE);
+        assert_int_equal(n, 0);
+        assert_int_equal(s.splices, 0);
+        assert_int_equal(s.buf.len, 0);
+        free(s.buf.data);
+    }
+    /* before it: served up to the damage, by copy */
+    splice_sink_t s;
+    kl_buf_sink_t sink = splice_sink(&s, true);
+    size_t n = 0;
+    assert_int_equal(segment_read(seg, 0, 1 << 20, &sink, &n), KL_OK);
+    assert_int_equal(s.splices, 0);
+    assert_int_equal(n, f->positions[4]);
+    assert_int_equal(s.buf.len, n);
+    assert_memory_equal(s.buf.data, f->bytes[0], f->sizes[0]);
+    free(s.buf.data);
+    segment_close(seg);
+}
+
+/* A splice that is not taken (false) falls back to the copy: one attempt with the right
+ * range, then the same bytes through reserve. */
+static void test_refused_splice_falls_back_to_copy(void **state)
+{
+    fixture_t *f = *state;
+    kl_segment_t *seg = fill(f, 64);
+    for (int64_t o = 0; o < total_records(f); o++) {
+        splice_sink_t s;
+        kl_buf_sink_t sink = splice_sink(&s, false);
+        size_t n = 0;
+        int first = batch_of(f, o);
+        assert_int_equal(segment_read(seg, o, 1 << 20, &sink, &n), KL_OK);
+        assert_int_equal(s.splices, 1);
+        assert_int_equal(s.offset, f->positions[first]);
+        assert_int_equal(s.n, total_bytes(f) - f->positions[first]);
+        assert_int_equal(s.reserves, 1);
+        assert_int_equal(n, s.n);
+        assert_int_equal(s.buf.len, n);
+        for (int i = first; i < NBATCH; i++)
+            assert_memory_equal(s.buf.data + f->positions[i] - f->positions[first], f->bytes[i], f->sizes[i]);
+        free(s.buf.data);
+    }
+    segment_close(seg);
+}
+
+/* At the log end (and in an empty segment) there is nothing to read: no splice, no
+ * reserve, 0 bytes. */
+static void test_read_at_end_splices_nothing(void **state)
+{
+    fixture_t *f = *state;
+    kl_segment_t *seg = fill(f, 64);
+    splice_sink_t s;
+    kl_buf_sink_t sink = splice_sink(&s, true);
+    size_t n = 99;
+    assert_int_equal(segment_read(seg, total_records(f), 1 << 20, &sink, &n), KL_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(s.splices, 0);
+    assert_int_equal(s.reserves, 0);
+    segment_close(seg);
+
+    char dir[80];
+    snprintf(dir, sizeof dir, "%s/empty", f->dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(segment_create(&seg, dir, 50, 64, NULL), KL_OK);
+    n = 99;
+    assert_int_equal(segment_read(seg, 50, 1 << 20, &sink, &n), KL_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(s.splices, 0);
+    assert_int_equal(s.reserves, 0);
+    segment_close(seg);
+}
+
 /* Read from `offset` with room for everything: expect exactly batches [from, to). */
 static void expect_read(fixture_t *f, kl_segment_t *seg, int64_t offset, int32_t max, int from, int to)
 {
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t n = 0;
     assert_int_equal(segment_read(seg, offset, max, &sink, &n), KL_OK);
     assert_int_equal(n, f->positions[to - 1] + (int64_t)f->sizes[to - 1] - f->positions[from]);
@@ -862,7 +1080,7 @@ static void expect_corrupt(fixture_t *f, kl_segment_t *seg, int bad)
 {
     for (int64_t o = f->bases[bad]; o < f->bases[bad] + f->counts[bad]; o++) {
         test_buf_t b = { 0 };
-        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+        kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
         size_t n = 99;
         assert_int_equal(segment_read(seg, o, 1 << 20, &sink, &n), KL_ERR_CORRUPT_MESSAGE);
         assert_int_equal(n, 0);
@@ -876,7 +1094,7 @@ static void expect_corrupt(fixture_t *f, kl_segment_t *seg, int bad)
 static bool read_served_or_reported(fixture_t *f, kl_segment_t *seg, int64_t o)
 {
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t n = 99;
     kl_err_t err = segment_read(seg, o, 1 << 20, &sink, &n);
     if (err == KL_OK) {
@@ -1018,7 +1236,7 @@ static void check_empty_prefix(fixture_t *f, size_t keep)
     assert_int_equal(file_size(path), 0);
     assert_int_equal(file_size(seg->index_path), 0);
     test_buf_t b = { 0 };
-    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve };
+    kl_buf_sink_t sink = { &b, test_buf_reserve, test_buf_unreserve, NULL };
     size_t got = 99;
     assert_int_equal(segment_read(seg, base, 1000, &sink, &got), KL_OK);
     assert_int_equal(got, 0);
@@ -1379,6 +1597,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sealed_index_past_end_is_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sealed_trusts_a_sane_short_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_verify_only_segments_found_sealed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_splices_active_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_splices_segment_sealed_or_scanned_here, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_of_segment_found_sealed_never_splices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_splice_falls_back_to_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_at_end_splices_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_flip_every_byte_of_last_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_active_index_deleted_is_rebuilt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_active_index_odd_size_is_rebuilt, setup, teardown),

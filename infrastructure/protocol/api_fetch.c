@@ -6,10 +6,12 @@
  * domain/partition.h, domain/record_batch.h (big-endian patching), wire.h, api.h.
  *
  * Rules this file implements, by name:
- *  - One copy: each partition's batches are read by the store straight into the
- *    response writer through a kl_buf_sink_t; the records' int32 length is a
- *    placeholder patched after the read, and so are the partition's error code and
- *    offsets, which are only known once the read is done.
+ *  - Zero copies: each partition's batches go into the response through a
+ *    kl_buf_sink_t: as a file range spliced into the writer (sent by sendfile(2)
+ *    from the page cache, as Kafka's FileRecords.writeTo does), or — for data the
+ *    store must check first — read straight into the response (one copy). The
+ *    records' int32 length is a placeholder patched after the read, and so are the
+ *    partition's error code and offsets, which are only known once the read is done.
  *  - KIP-74 size limits: each partition reads at most its partition_max_bytes and the
  *    response at most max_bytes, except that the first partition that has data always
  *    returns at least one whole batch (so a batch larger than the limits cannot stall a
@@ -132,16 +134,15 @@ static void fe_patch_i64(kl_writer_t *out, size_t at, int64_t val)
     kl_be64_write(out->buf + at, val);
 }
 
-/* Drop everything written after `len` (the writer has no truncate of its own; the
- * buffer stays, only the length goes back). */
+/* Drop everything written after `len`, file ranges spliced since included. */
 static void fe_truncate(kl_writer_t *out, size_t len)
 {
-    if (len <= out->len)
-        out->len = len;
+    wr_truncate(out, len);
 }
 
 /* The sink the store reads into: each reserve grows the response writer, and an
- * unreserve takes back what a read did not use (see ports.h). */
+ * unreserve takes back what a read did not use; a splice appends a file range by
+ * reference, sent later with sendfile(2) (see ports.h). */
 static uint8_t *fe_sink_reserve(void *arg, size_t n)
 {
     return wr_reserve((kl_writer_t *)arg, n);
@@ -151,6 +152,11 @@ static void fe_sink_unreserve(void *arg, size_t n)
 {
     kl_writer_t *out = arg;
     fe_truncate(out, n <= out->len ? out->len - n : 0);
+}
+
+static bool fe_sink_splice(void *arg, int fd, int64_t offset, size_t n)
+{
+    return wr_splice((kl_writer_t *)arg, fd, offset, n);
 }
 
 /* ---- one partition -------------------------------------------------------------- */
@@ -180,7 +186,7 @@ static kl_err_t fe_read_records(kl_broker_t *b, const char *topic, const fe_part
         return fe_offsets_only(b, topic, p, res);
 
     size_t start = out->len;
-    kl_buf_sink_t sink = { out, fe_sink_reserve, fe_sink_unreserve };
+    kl_buf_sink_t sink = { out, fe_sink_reserve, fe_sink_unreserve, fe_sink_splice };
     kl_err_t err = fetch_partition(b, topic, p->index, p->fetch_offset, (int32_t)limit,
                                    &sink, res);
     if (err != KL_OK || !wr_ok(out)) {

@@ -32,10 +32,11 @@ static size_t dispatch_begin(kl_writer_t *out, int32_t correlation_id, bool head
     return size_at;
 }
 
-/* Patch the size prefix (bytes after it). Out of memory is logged and closes. */
+/* Patch the size prefix: the bytes after it, file ranges spliced in by Fetch included
+ * (wr_total). Out of memory is logged and closes. */
 static kl_reply_t dispatch_finish(const kl_request_t *req, kl_writer_t *out, size_t size_at)
 {
-    size_t n = out->len - size_at - 4;
+    size_t n = wr_total(out) - size_at - 4;
     if (!wr_ok(out) || n > INT32_MAX) {
         KL_LOG_ERR(req->log, KL_DISPATCH_LOG,
                    "cannot build response to api %d v%d (correlation id %d): out of memory",
