@@ -410,7 +410,9 @@ static void plog_unlink_index(const kl_partition_log_t *pl, const char *path)
 
 /* One old segment. Plain unlink, not Kafka's rename to ".deleted" and delete after
  * file.delete.delay.ms: Kafka delays because other threads may still be reading the
- * file; Klamm's single poll thread has finished every read before retention runs.
+ * file; Klamm's single poll thread has finished every read before retention runs, and a
+ * Fetch response still waiting to be sent holds its own duplicate of the descriptor
+ * (net/connection.c), so the unlinked file stays readable until that range is sent.
  * The .log goes first: its name is what makes the segment exist at the next open, so
  * that one unlink is the deletion and a crash after it leaves only index files. */
 static kl_err_t plog_delete_segment(kl_partition_log_t *pl, kl_segment_t *seg)
