@@ -5,7 +5,8 @@
  * segments, a corrupt batch in an older segment reported on read, empty and partial active
  * segments, leftover indexes, foreign file names, gaps, flush policy, offset by time (and
  * the time index: sealed at a roll, trusted after a restart, earlier segments not read),
- * rolling by time (segment.ms: batch timestamps, else the clock; reopen).
+ * rolling by time (segment.ms: batch timestamps, else the clock; reopen), and a SIGKILLed
+ * child's log after rolls: the rolled segments' index files trusted, the active's rebuilt.
  * Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
@@ -15,10 +16,13 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "domain/crc32c.h"
@@ -695,9 +699,9 @@ static void check_index_damage(fixture_t *f, bool active, void (*damage)(const c
     char ipath[256];
     snprintf(ipath, sizeof ipath, "%s", pl->segments[which]->index_path);
     uint8_t before[4096], after[4096];
+    plog_close(pl);                  /* the active segment's entries are written by the close */
     size_t n = slurp(ipath, before, sizeof before);
     assert_true(n >= 8);
-    plog_close(pl);
     damage(ipath);
     pl = open_log(f);
     assert_int_equal(plog_log_end(pl), total_records(f));
@@ -836,6 +840,122 @@ static void test_leftover_index_without_log(void **state)
     assert_int_equal(plog_log_end(pl), total_records(f));
     check_reads(f, pl, NBATCH);
     plog_close(pl);
+}
+
+/* ---- a crash after rolls: sealed index files are trusted (rule 5), the active's rebuilt ---- */
+
+/* The segment base offsets in the directory, in order (names sort as offsets). */
+static size_t list_bases(const fixture_t *f, int64_t *bases, size_t cap)
+{
+    struct dirent **names = NULL;
+    int n = scandir(f->dir, &names, NULL, alphasort);
+    assert_true(n >= 0);
+    size_t count = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t base = 0;
+        if (count < cap && segment_parse_name(names[i]->d_name, &base))
+            bases[count++] = base;
+        free(names[i]);
+    }
+    free(names);
+    return count;
+}
+
+static void index_paths(const fixture_t *f, int64_t base, char *ipath, char *tpath, size_t cap)
+{
+    assert_true(segment_path(ipath, cap, f->dir, base, ".index"));
+    assert_true(segment_path(tpath, cap, f->dir, base, ".timeindex"));
+}
+
+/* A child process fills the log (several rolls) and dies by SIGKILL, closing nothing.
+ * Every rolled segment's .index and .timeindex were written and fsynced by its roll; the
+ * active segment's were never written (appends write the .log only). The restart trusts
+ * the rolled ones as they are (no rebuild, no log line), scans the active one, finds every
+ * offset and timestamp without reading the headers of earlier segments, and what it
+ * trusted is byte for byte what a rebuild from the .log files gives. */
+static void test_crash_after_rolls_trusts_the_sealed_indexes(void **state)
+{
+    fixture_t *f = *state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        kl_partition_log_t *pl = NULL;
+        if (plog_open(&pl, f->dir, &f->cfg) != KL_OK)
+            _exit(1);
+        for (int i = 0; i < NBATCH; i++)
+            if (plog_append(pl, f->bytes[i], f->sizes[i]) != KL_OK)
+                _exit(1);
+        kill(getpid(), SIGKILL);
+        _exit(1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+    int64_t bases[NBATCH];
+    size_t segs = list_bases(f, bases, NBATCH);
+    assert_true(segs > 2);
+    static uint8_t index[NBATCH][4096], times[NBATCH][4096];
+    size_t n[NBATCH], tn[NBATCH];
+    for (size_t s = 0; s < segs; s++) {
+        char ipath[256], tpath[256];
+        index_paths(f, bases[s], ipath, tpath, sizeof ipath);
+        n[s] = slurp(ipath, index[s], sizeof index[s]);
+        tn[s] = slurp(tpath, times[s], sizeof times[s]);
+        if (s + 1 < segs) {
+            assert_true(n[s] >= 8 && tn[s] >= 12);           /* written by the roll */
+        } else {
+            assert_int_equal(n[s], 0);                       /* never written */
+            assert_int_equal(tn[s], 0);
+        }
+    }
+
+    char *text = NULL;
+    size_t len = 0;
+    kl_log_t log = { .out = open_memstream(&text, &len), .level = KL_LOG_DEBUG };
+    assert_non_null(log.out);
+    f->cfg.log = &log;
+    kl_partition_log_t *pl = open_log(f);
+    fflush(log.out);
+    assert_true(text == NULL || (strstr(text, "rebuilding") == NULL && strstr(text, "truncating") == NULL));
+    assert_int_equal(pl->segment_count, segs);
+    assert_int_equal(plog_log_end(pl), total_records(f));
+    check_reads(f, pl, NBATCH);
+    kl_segment_stats_t stats[NBATCH] = { { 0 } };
+    for (size_t s = 0; s < segs; s++)
+        pl->segments[s]->stats = &stats[s];
+    for (int i = 0; i < NBATCH; i++) {
+        int64_t off = 0, ts = 0, t = 1000 + f->bases[i] * 10;
+        memset(stats, 0, sizeof stats);
+        assert_int_equal(plog_offset_for_timestamp(pl, t, &off, &ts), KL_OK);
+        assert_int_equal(off, f->bases[i]);
+        for (size_t s = 0; pl->segments[s]->next_offset <= f->bases[i]; s++)
+            assert_int_equal(stats[s].header_reads, 0);
+    }
+    for (size_t s = 0; s < segs; s++)
+        pl->segments[s]->stats = NULL;
+    plog_close(pl);
+    f->cfg.log = NULL;
+
+    for (size_t s = 0; s < segs; s++) {                      /* rebuild everything from the logs */
+        char ipath[256], tpath[256];
+        index_paths(f, bases[s], ipath, tpath, sizeof ipath);
+        assert_int_equal(unlink(ipath), 0);
+        assert_int_equal(unlink(tpath), 0);
+    }
+    pl = open_log(f);
+    plog_close(pl);
+    for (size_t s = 0; s + 1 < segs; s++) {
+        char ipath[256], tpath[256];
+        uint8_t again[4096];
+        index_paths(f, bases[s], ipath, tpath, sizeof ipath);
+        assert_int_equal(slurp(ipath, again, sizeof again), n[s]);
+        assert_memory_equal(again, index[s], n[s]);
+        assert_int_equal(slurp(tpath, again, sizeof again), tn[s]);
+        assert_memory_equal(again, times[s], tn[s]);
+    }
+    fclose(log.out);
+    free(text);
 }
 
 /* ---- retention: listing and deleting segments ---------------------------------------- */
@@ -977,6 +1097,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_batch_in_older_segment_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_of_empty_and_partial_active_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftover_index_without_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_after_rolls_trusts_the_sealed_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segments_describe_each_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_segment_reports_its_modification_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_before_removes_files_and_moves_log_start, setup, teardown),

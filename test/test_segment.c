@@ -7,7 +7,10 @@
  * reported and not served, offset by timestamp, and the time index (KIP-33): its entries,
  * sealing, rebuilds of a damaged .timeindex, lookups that stay exact with out-of-order
  * timestamps and read few batch headers (the kl_segment_stats_t seam; lab 04's acceptance
- * tests). Every test works in its own mkdtemp directory under /tmp.
+ * tests), and when the index files are written: never by an append, exactly the pending
+ * entries at flush, seal and close, rebuilt after a SIGKILLed child's appends (rule 4), and
+ * an append whose write(2) fails part-way (RLIMIT_FSIZE) taken back.
+ * Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,10 +19,13 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "domain/crc32c.h"
@@ -307,7 +313,8 @@ static void test_append_updates_size_offsets_and_file(void **state)
 }
 
 /* Replay Kafka's rule: an entry when MORE than `interval` bytes were appended since the
- * last one (plus the first batch); compare with what the segment built, in memory and on disk. */
+ * last one (plus the first batch); compare with what the segment built, in memory and, once
+ * flushed, on disk. */
 static void check_sparse_index(fixture_t *f, int32_t interval)
 {
     kl_segment_t *seg = fill(f, interval);
@@ -327,6 +334,8 @@ static void check_sparse_index(fixture_t *f, int32_t interval)
     assert_true(expect >= 2 && expect < NBATCH);
     char path[256];
     path_of(f, ".index", path, sizeof path);
+    assert_int_equal(file_size(path), 0);                 /* active: in memory only */
+    assert_int_equal(segment_flush(seg), KL_OK);
     assert_int_equal(file_size(path), (int64_t)expect * 8);
     uint8_t disk[NBATCH * 8];
     FILE *fp = fopen(path, "rb");
@@ -1266,8 +1275,10 @@ static void test_create_truncates_a_leftover_index(void **state)
     path_of(f, ".index", ipath, sizeof ipath);
     damage_garbage(ipath);                             /* an .index with no .log */
     kl_segment_t *seg = fill(f, 50);
-    assert_int_equal(file_size(ipath), (int64_t)seg->index_count * 8);
+    size_t count = seg->index_count;
+    assert_int_equal(file_size(ipath), 0);             /* emptied; appends write only the .log */
     segment_close(seg);
+    assert_int_equal(file_size(ipath), (int64_t)count * 8);
     assert_int_equal(segment_open_sealed(&seg, f->dir, 0, total_records(f), 50, NULL), KL_OK);
     check_index_of_prefix(f, seg, 50, NBATCH);
     check_reads(f, seg, NBATCH);
@@ -1393,8 +1404,8 @@ static void test_time_index_entries_follow_the_offset_index(void **state)
     assert_int_equal(seg->max_timestamp, l.ts[TI_NBATCH - 1]);
     char path[256];
     ti_path(f, path, sizeof path);
-    assert_int_equal(file_size(path), (int64_t)ti->count * KL_TIME_INDEX_ENTRY_SIZE);
-    /* sealing adds the largest timestamp once, and only once */
+    assert_int_equal(file_size(path), 0);                 /* active: in memory only */
+    /* sealing adds the largest timestamp once, and only once, and writes every entry */
     assert_int_equal(segment_seal(seg), KL_OK);
     assert_int_equal(segment_seal(seg), KL_OK);
     assert_int_equal(ti->count, seg->index_count + 1);
@@ -1521,7 +1532,8 @@ static void test_sealed_time_index_past_end_is_rebuilt(void **state) { ti_damage
 static void test_active_time_index_garbage_is_rebuilt(void **state) { ti_damage_and_reopen(*state, damage_garbage, false); }
 static void test_active_time_index_deleted_is_rebuilt(void **state) { ti_damage_and_reopen(*state, damage_delete, false); }
 
-/* A failed append leaves the time index as it was, in memory and on disk. */
+/* A failed append leaves the time index as it was, in memory and on disk (where the active
+ * segment's entries wait for a flush); the .log is cut back to the last whole batch. */
 static void test_failed_append_leaves_time_index(void **state)
 {
     fixture_t *f = *state;
@@ -1537,9 +1549,13 @@ static void test_failed_append_leaves_time_index(void **state)
     assert_int_equal(seg->max_timestamp, max);
     char path[256];
     ti_path(f, path, sizeof path);
-    assert_int_equal(file_size(path), KL_TIME_INDEX_ENTRY_SIZE);
+    assert_int_equal(file_size(path), 0);                     /* written at flush, seal, close */
+    path_of(f, ".log", path, sizeof path);
+    assert_int_equal(file_size(path), (int64_t)f->sizes[0]);  /* the .log is cut back */
     assert_int_equal(segment_append(seg, two, f->sizes[1] + f->sizes[2]), KL_OK);
     assert_int_equal(seg->time_index->count, 3);              /* interval 0: every batch */
+    assert_int_equal(segment_flush(seg), KL_OK);
+    ti_path(f, path, sizeof path);
     assert_int_equal(file_size(path), 3 * KL_TIME_INDEX_ENTRY_SIZE);
     segment_close(seg);
 }
@@ -1574,6 +1590,277 @@ static void test_flush_and_create_refuses_existing(void **state)
     kl_segment_t *again = NULL;
     assert_int_equal(segment_create(&again, f->dir, 0, 4096, NULL), KL_ERR_KAFKA_STORAGE_ERROR);
     assert_null(again);
+}
+
+/* ---- when the index files are written: flush, seal, close; never by an append ---------- */
+
+/* The bytes of a file (at most cap); how many there were. */
+static size_t slurp(const char *path, uint8_t *buf, size_t cap)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    size_t n = fread(buf, 1, cap, fp);
+    fclose(fp);
+    return n;
+}
+
+/* `path` holds exactly the n bytes at `want`, nothing more. */
+static void expect_file_holds(const char *path, const uint8_t *want, size_t n)
+{
+    uint8_t *disk = malloc(n + 64);
+    assert_non_null(disk);
+    assert_int_equal(file_size(path), (int64_t)n);
+    assert_int_equal(slurp(path, disk, n + 64), n);
+    if (n > 0)
+        assert_memory_equal(disk, want, n);
+    free(disk);
+}
+
+/* Both index files hold the segment's in-memory entries, each exactly once. */
+static void expect_files_hold_memory(const kl_segment_t *seg)
+{
+    expect_file_holds(seg->index_path, seg->index, seg->index_count * KL_SEGMENT_INDEX_ENTRY_SIZE);
+    const kl_time_index_t *ti = seg->time_index;
+    expect_file_holds(ti->path, ti->bytes, ti->count * KL_TIME_INDEX_ENTRY_SIZE);
+}
+
+/* Every offset is found at its batch, through the index (at most 2 headers read with an
+ * entry per batch), every read is right, and every batch is found by its timestamp. */
+static void expect_lookups(fixture_t *f, kl_segment_t *seg)
+{
+    kl_segment_stats_t stats = { 0 };
+    seg->stats = &stats;
+    for (int64_t o = 0; o < total_records(f); o++) {
+        int64_t pos = -1;
+        stats.header_reads = 0;
+        assert_int_equal(segment_find(seg, o, &pos), KL_OK);
+        assert_int_equal(pos, f->positions[batch_of(f, o)]);
+        if (seg->index_count == NBATCH)
+            assert_true(stats.header_reads <= 2);
+    }
+    seg->stats = NULL;
+    check_reads(f, seg, NBATCH);
+    for (int i = 0; i < NBATCH; i++) {
+        bool found = false;
+        int64_t off = -1, ts = -1;
+        assert_int_equal(segment_offset_for_timestamp(seg, 1000 + f->bases[i] * 10, &found, &off, &ts), KL_OK);
+        assert_true(found);
+        assert_int_equal(off, f->bases[i]);
+    }
+}
+
+/* An append is one write(2), to the .log: with an .index and a .timeindex entry for every
+ * batch (interval 0, rising timestamps), neither index file grows, and every lookup still
+ * answers from the in-memory entries. After a reopen (the scan rewrites both files, rule 4)
+ * appends leave them alone again. */
+static void test_appends_write_only_the_log(void **state)
+{
+    fixture_t *f = *state;
+    char lpath[256], ipath[256], tpath[256];
+    path_of(f, ".log", lpath, sizeof lpath);
+    path_of(f, ".index", ipath, sizeof ipath);
+    ti_path(f, tpath, sizeof tpath);
+    kl_segment_t *seg = NULL;
+    assert_int_equal(segment_create(&seg, f->dir, 0, 0, NULL), KL_OK);
+    for (int i = 0; i < NBATCH; i++) {
+        assert_int_equal(segment_append(seg, f->bytes[i], f->sizes[i]), KL_OK);
+        assert_int_equal(file_size(lpath), f->positions[i] + (int64_t)f->sizes[i]);
+        assert_int_equal(file_size(ipath), 0);
+        assert_int_equal(file_size(tpath), 0);
+    }
+    assert_int_equal(seg->index_count, NBATCH);
+    assert_int_equal(seg->time_index->count, NBATCH);
+    expect_lookups(f, seg);
+    segment_close(seg);
+
+    assert_int_equal(segment_open_active(&seg, f->dir, 0, 0, NULL), KL_OK);
+    expect_files_hold_memory(seg);
+    uint8_t more[512];
+    size_t m = make_batch(more, total_records(f), 2, 9000, 8);
+    assert_int_equal(segment_append(seg, more, m), KL_OK);
+    assert_int_equal(seg->index_count, NBATCH + 1);
+    assert_int_equal(seg->time_index->count, NBATCH + 1);
+    assert_int_equal(file_size(ipath), NBATCH * KL_SEGMENT_INDEX_ENTRY_SIZE);
+    assert_int_equal(file_size(tpath), NBATCH * KL_TIME_INDEX_ENTRY_SIZE);
+    int64_t pos = -1;
+    assert_int_equal(segment_find(seg, total_records(f) + 1, &pos), KL_OK);
+    assert_int_equal(pos, total_bytes(f));
+    segment_close(seg);
+}
+
+/* A clean close, a flush and a seal write the entries appended since the last of them,
+ * each exactly once: afterwards the files hold the in-memory entries byte for byte. A
+ * segment sealed so is trusted as it is when opened sealed (rule 5). */
+static void test_flush_seal_and_close_write_the_pending_entries(void **state)
+{
+    fixture_t *f = *state;
+    char ipath[256], tpath[256];
+    path_of(f, ".index", ipath, sizeof ipath);
+    ti_path(f, tpath, sizeof tpath);
+    kl_segment_t *seg = fill(f, 0);
+    uint8_t index[NBATCH * KL_SEGMENT_INDEX_ENTRY_SIZE], times[NBATCH * KL_TIME_INDEX_ENTRY_SIZE];
+    size_t n = seg->index_count * KL_SEGMENT_INDEX_ENTRY_SIZE;
+    size_t tn = seg->time_index->count * KL_TIME_INDEX_ENTRY_SIZE;
+    memcpy(index, seg->index, n);
+    memcpy(times, seg->time_index->bytes, tn);
+    assert_int_equal(file_size(ipath), 0);
+    segment_close(seg);                                      /* close */
+    expect_file_holds(ipath, index, n);
+    expect_file_holds(tpath, times, tn);
+
+    assert_int_equal(segment_open_active(&seg, f->dir, 0, 0, NULL), KL_OK);
+    int64_t next = total_records(f);
+    for (int k = 0; k < 3; k++) {                            /* flush, flush, seal */
+        uint8_t more[512];
+        size_t m = make_batch(more, next, 2, 9000 + k * 100, 8);
+        assert_int_equal(segment_append(seg, more, m), KL_OK);
+        next += 2;
+        assert_int_equal(file_size(ipath), (int64_t)(seg->index_count - 1) * KL_SEGMENT_INDEX_ENTRY_SIZE);
+        assert_int_equal(file_size(tpath), (int64_t)(seg->time_index->count - 1) * KL_TIME_INDEX_ENTRY_SIZE);
+        assert_int_equal(k < 2 ? segment_flush(seg) : segment_seal(seg), KL_OK);
+        expect_files_hold_memory(seg);
+    }
+    assert_int_equal(segment_seal(seg), KL_OK);              /* nothing new: nothing written */
+    assert_int_equal(segment_flush(seg), KL_OK);
+    expect_files_hold_memory(seg);
+    size_t count = seg->index_count, tcount = seg->time_index->count;
+    segment_close(seg);
+
+    test_log_t log;
+    test_log_open(&log);
+    assert_int_equal(segment_open_sealed(&seg, f->dir, 0, next, 0, &log.log), KL_OK);
+    assert_false(test_log_says(&log, "rebuilding"));
+    assert_int_equal(seg->index_count, count);
+    assert_int_equal(seg->time_index->count, tcount);
+    assert_int_equal(seg->max_timestamp, 9000 + 2 * 100 + 1);
+    expect_files_hold_memory(seg);
+    for (int64_t o = 0; o < total_records(f); o++) {
+        int64_t pos = -1;
+        assert_int_equal(segment_find(seg, o, &pos), KL_OK);
+        assert_int_equal(pos, f->positions[batch_of(f, o)]);
+    }
+    segment_close(seg);
+    test_log_close(&log);
+}
+
+/* A crash: a child process creates the segment, appends every batch (flushing after batch
+ * `flush_after`, -1: never) and dies by SIGKILL, closing nothing. */
+static void crash_while_appending(fixture_t *f, int32_t interval, int flush_after)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        kl_segment_t *seg = NULL;
+        if (segment_create(&seg, f->dir, 0, interval, NULL) != KL_OK)
+            _exit(1);
+        for (int i = 0; i < NBATCH; i++) {
+            if (segment_append(seg, f->bytes[i], f->sizes[i]) != KL_OK)
+                _exit(1);
+            if (i == flush_after && segment_flush(seg) != KL_OK)
+                _exit(1);
+        }
+        kill(getpid(), SIGKILL);
+        _exit(1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* Rule 4 after a crash: the .log holds every appended batch; the index files hold nothing,
+ * or only what a flush wrote. The reopen keeps every batch (nothing is cut), rebuilds both
+ * indexes from the scan and rewrites them, and every offset and timestamp is found. */
+static void test_crash_before_flush_rebuilds_the_indexes(void **state)
+{
+    fixture_t *f = *state;
+    char lpath[256], ipath[256], tpath[256];
+    path_of(f, ".log", lpath, sizeof lpath);
+    path_of(f, ".index", ipath, sizeof ipath);
+    ti_path(f, tpath, sizeof tpath);
+    const int flush_after[] = { -1, 4 };
+    for (size_t k = 0; k < sizeof flush_after / sizeof flush_after[0]; k++) {
+        crash_while_appending(f, 50, flush_after[k]);
+        assert_int_equal(file_size(lpath), total_bytes(f));
+        int64_t on_disk = file_size(ipath), t_on_disk = file_size(tpath);
+        if (flush_after[k] < 0) {
+            assert_int_equal(on_disk, 0);
+            assert_int_equal(t_on_disk, 0);
+        } else {
+            assert_true(on_disk > 0 && t_on_disk > 0);
+        }
+        test_log_t log;
+        test_log_open(&log);
+        kl_segment_t *seg = NULL;
+        assert_int_equal(segment_open_active(&seg, f->dir, 0, 50, &log.log), KL_OK);
+        assert_false(test_log_says(&log, "truncating"));
+        assert_int_equal(seg->size, total_bytes(f));
+        assert_int_equal(seg->next_offset, total_records(f));
+        assert_true(on_disk < (int64_t)seg->index_count * KL_SEGMENT_INDEX_ENTRY_SIZE);
+        check_index_of_prefix(f, seg, 50, NBATCH);
+        expect_files_hold_memory(seg);
+        expect_lookups(f, seg);
+        segment_close(seg);
+        test_log_close(&log);
+        unlink(lpath);
+        unlink(ipath);
+        unlink(tpath);
+    }
+}
+
+/* The failure path of an append: a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored) lets the
+ * .log's write(2) stop part-way through the batches and the next one fail with EFBIG. The
+ * append answers KAFKA_STORAGE_ERROR, the .log is cut back to its last whole batch, the
+ * in-memory entries are rolled back, and the index files, which appends never touch, keep
+ * what the last flush wrote; the retried append and a flush then leave everything exact. */
+static void test_failed_write_is_taken_back(void **state)
+{
+    fixture_t *f = *state;
+    char lpath[256];
+    path_of(f, ".log", lpath, sizeof lpath);
+    kl_segment_t *seg = NULL;
+    assert_int_equal(segment_create(&seg, f->dir, 0, 0, NULL), KL_OK);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(segment_append(seg, f->bytes[i], f->sizes[i]), KL_OK);
+        if (i == 4)
+            assert_int_equal(segment_flush(seg), KL_OK);     /* batches 0-4 indexed on disk */
+    }
+    size_t count = seg->index_count, tcount = seg->time_index->count;
+    int64_t size = seg->size, max = seg->max_timestamp;
+    uint8_t two[1024];
+    memcpy(two, f->bytes[6], f->sizes[6]);
+    memcpy(two + f->sizes[6], f->bytes[7], f->sizes[7]);
+    size_t len = f->sizes[6] + f->sizes[7];
+
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < (rlim_t)(size + (int64_t)len))
+        skip();
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    low = old;
+    low.rlim_cur = (rlim_t)size + 20;                         /* 20 bytes of batch 6 fit */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+    kl_err_t err = segment_append(seg, two, len);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+
+    assert_int_equal(err, KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(seg->size, size);
+    assert_int_equal(seg->next_offset, f->bases[6]);
+    assert_int_equal(seg->index_count, count);
+    assert_int_equal(seg->time_index->count, tcount);
+    assert_int_equal(seg->max_timestamp, max);
+    assert_int_equal(file_size(lpath), size);
+    assert_int_equal(file_size(seg->index_path), 5 * KL_SEGMENT_INDEX_ENTRY_SIZE);
+    assert_int_equal(file_size(seg->time_index->path), 5 * KL_TIME_INDEX_ENTRY_SIZE);
+
+    assert_int_equal(segment_append(seg, two, len), KL_OK);
+    for (int i = 8; i < NBATCH; i++)
+        assert_int_equal(segment_append(seg, f->bytes[i], f->sizes[i]), KL_OK);
+    assert_int_equal(segment_flush(seg), KL_OK);
+    expect_files_hold_memory(seg);
+    check_index_of_prefix(f, seg, 0, NBATCH);
+    expect_lookups(f, seg);
+    segment_close(seg);
 }
 
 int main(void)
@@ -1638,6 +1925,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_preallocate_reserves_blocks_but_not_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_preallocate_reserves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preallocated_torn_tail_keeps_the_valid_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_appends_write_only_the_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_seal_and_close_write_the_pending_entries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_before_flush_rebuilds_the_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_write_is_taken_back, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /*
  * test/test_time_index.c — unit tests of infrastructure/storage/time_index.c: the append
- * rule (only new maxima), the 12-byte big-endian file format, write / truncate / reopen,
+ * rule (only new maxima), the 12-byte big-endian file format, each entry written once
+ * (write_pending, flush), truncate / rewrite / reopen,
  * the sanity check of time_index_load (each reason refused), and time_index_lookup against
  * a linear reference at every interesting timestamp (lab 04's acceptance tests, with the
  * header-read tests in test_segment.c). Every test works in its own mkdtemp directory.
@@ -126,7 +127,7 @@ static void test_file_format_and_round_trip(void **state)
     kl_time_index_t *idx = open_index(f, true);
     assert_int_equal(time_index_note(idx, 1795416581337LL, BASE + 3), KL_OK);
     assert_int_equal(time_index_note(idx, 1795416581400LL, BASE + 70000), KL_OK);
-    assert_int_equal(time_index_write_from(idx, 0), KL_OK);
+    assert_int_equal(time_index_write_pending(idx), KL_OK);
     uint8_t want[24];
     put_entry(want, 1795416581337LL, 3);
     put_entry(want + 12, 1795416581400LL, 70000);
@@ -148,29 +149,66 @@ static void test_file_format_and_round_trip(void **state)
     time_index_close(idx);
 }
 
-static void test_write_from_appends_truncate_takes_back(void **state)
+/* Entries are written once each: write_pending appends those noted since the last write
+ * (the active segment's entries wait in memory until a flush, a seal or a close). */
+static void test_write_pending_writes_each_entry_once(void **state)
+{
+    fixture_t *f = *state;
+    kl_time_index_t *idx = open_index(f, true);
+    assert_int_equal(idx->written, 0);
+    assert_int_equal(time_index_note(idx, 10, BASE), KL_OK);
+    assert_int_equal(time_index_note(idx, 20, BASE + 1), KL_OK);
+    assert_int_equal(file_size(f->path), 0);                      /* noted: memory only */
+    assert_int_equal(time_index_write_pending(idx), KL_OK);
+    assert_int_equal(idx->written, 2);
+    assert_int_equal(file_size(f->path), 24);
+    assert_int_equal(time_index_note(idx, 30, BASE + 2), KL_OK);
+    assert_int_equal(time_index_write_pending(idx), KL_OK);       /* only the new one */
+    assert_int_equal(time_index_write_pending(idx), KL_OK);       /* nothing new: no-op */
+    assert_int_equal(idx->written, 3);
+    assert_int_equal(file_size(f->path), 36);
+    uint8_t disk[48];
+    FILE *fp = fopen(f->path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fread(disk, 1, sizeof disk, fp), 36);
+    fclose(fp);
+    assert_memory_equal(disk, idx->bytes, 36);
+    time_index_close(idx);
+}
+
+/* truncate takes entries back in memory, and in the file only when they were written
+ * (the undo of a failed append or seal); rewrite replaces the file and counts it written. */
+static void test_truncate_takes_back_rewrite_replaces(void **state)
 {
     fixture_t *f = *state;
     kl_time_index_t *idx = open_index(f, true);
     assert_int_equal(time_index_note(idx, 10, BASE), KL_OK);
     assert_int_equal(time_index_note(idx, 20, BASE + 1), KL_OK);
-    assert_int_equal(time_index_write_from(idx, 0), KL_OK);
+    assert_int_equal(time_index_write_pending(idx), KL_OK);
     assert_int_equal(time_index_note(idx, 30, BASE + 2), KL_OK);
-    assert_int_equal(time_index_write_from(idx, 2), KL_OK);       /* only the new one */
-    assert_int_equal(time_index_write_from(idx, 3), KL_OK);       /* nothing new: no-op */
-    assert_int_equal(file_size(f->path), 36);
-    assert_int_equal(time_index_truncate(idx, 1), KL_OK);
+    assert_int_equal(time_index_truncate(idx, 2), KL_OK);         /* the unwritten one */
+    assert_int_equal(idx->count, 2);
+    assert_int_equal(idx->written, 2);
+    assert_int_equal(file_size(f->path), 24);
+    assert_int_equal(time_index_truncate(idx, 1), KL_OK);         /* a written one too */
     assert_int_equal(idx->count, 1);
+    assert_int_equal(idx->written, 1);
     assert_int_equal(file_size(f->path), 12);
     assert_int_equal(time_index_note(idx, 25, BASE + 3), KL_OK);
     assert_int_equal(time_index_rewrite(idx), KL_OK);
-    assert_int_equal(time_index_flush(idx), KL_OK);
-    assert_int_equal(file_size(f->path), 24);
+    assert_int_equal(idx->written, 2);
+    assert_int_equal(time_index_write_pending(idx), KL_OK);       /* nothing left to write */
+    assert_int_equal(time_index_note(idx, 40, BASE + 4), KL_OK);
+    assert_int_equal(time_index_flush(idx), KL_OK);               /* writes the pending one */
+    assert_int_equal(idx->written, 3);
+    assert_int_equal(file_size(f->path), 36);
     time_index_close(idx);
     idx = open_index(f, false);
-    assert_int_equal(time_index_load(idx, BASE + 4), KL_OK);
-    assert_int_equal(idx->count, 2);
+    assert_int_equal(time_index_load(idx, BASE + 5), KL_OK);
+    assert_int_equal(idx->count, 3);
+    assert_int_equal(idx->written, 3);                            /* loaded = on disk */
     assert_int_equal(time_index_entry(idx, 1).timestamp, 25);
+    assert_int_equal(time_index_entry(idx, 2).timestamp, 40);
     time_index_close(idx);
 }
 
@@ -365,7 +403,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_note_keeps_only_new_maxima, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_format_and_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_from_appends_truncate_takes_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_pending_writes_each_entry_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncate_takes_back_rewrite_replaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_fails_in_a_missing_directory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_refuses_what_the_writer_never_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_accepts_empty_and_sane, setup, teardown),

@@ -5,8 +5,9 @@
  * POSIX directories and files (readdir; stat, unlink and a directory fsync for retention).
  *
  * Costs: open = 1 readdir + per older segment 1 pread of each index file + a full CRC scan
- * of the active one; append = a header walk of the request + segment_append (+ a 12-byte
- * time index write, 1 ftruncate and 3 fsyncs on a roll); read = binary search over segments +
+ * of the active one; append = a header walk of the request + segment_append, whose one
+ * write(2) is the .log's (+ on a roll, the old segment's index entries still in memory
+ * written, 1 ftruncate and 3 fsyncs); read = binary search over segments +
  * segment_read; by time = no I/O for segments whose largest timestamp is below the target.
  */
 #include "infrastructure/storage/partition_log.h"
@@ -222,11 +223,13 @@ static kl_err_t plog_scan_batches(const uint8_t *batches, size_t len, int64_t *l
 }
 
 /* Seal the active segment and start a new one at the log end. The old one gets its last
- * time index entry (segment_seal), gives back the blocks reserved past its end
- * (log.preallocate; done whatever the setting, so a segment reserved under an earlier
- * setting is trimmed too) and is fsynced here (Kafka also flushes a segment once it is
- * rolled), which is what lets plog_open trust the indexes of every older segment instead
- * of scanning it. Cost: 12 bytes written + 1 ftruncate + 3 fsyncs + 1 directory fsync. */
+ * time index entry and writes the index entries its appends kept in memory
+ * (segment_seal), gives back the blocks reserved past its end (log.preallocate; done
+ * whatever the setting, so a segment reserved under an earlier setting is trimmed too)
+ * and is fsynced here (Kafka also flushes a segment, indexes included, once it is rolled),
+ * all before the next segment exists: that order is what lets plog_open trust the
+ * complete indexes of every older segment instead of scanning it. Cost: 2 write(2) of
+ * index entries + 1 ftruncate + 3 fsyncs + 1 directory fsync. */
 static kl_err_t plog_roll(kl_partition_log_t *pl)
 {
     kl_segment_t *old = plog_active(pl);

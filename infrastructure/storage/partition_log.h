@@ -30,6 +30,8 @@
  *     (round 3) for why Klamm keeps the size and reserves in steps.
  *   - log.flush.interval.messages / log.flush.interval.ms: fsync after N records or T ms;
  *     by default never, leaving durability to the page cache (which survives kill -9).
+ *     A flush also writes the active segment's index entries, which appends keep in
+ *     memory (Kafka flushes its memory-mapped indexes at the same moments).
  *
  * Not thread-safe: Klamm's poll loop is single-threaded.
  */
@@ -80,7 +82,8 @@ typedef struct kl_partition_log {
  * directory gets segment 0. Errors: KAFKA_STORAGE_ERROR (logged), UNKNOWN_SERVER_ERROR. */
 kl_err_t plog_open(kl_partition_log_t **out, const char *dir, const kl_plog_config_t *cfg);
 
-/* fsync the active segment (a clean shutdown loses nothing), close, free. NULL is fine. */
+/* Flush the active segment (its index entries written, everything fsynced: a clean
+ * shutdown loses nothing), close, free. NULL is fine. */
 void plog_close(kl_partition_log_t *pl);
 
 /* Append whole batches with assigned base offsets starting at the log end; rolls first when
@@ -104,7 +107,8 @@ kl_err_t plog_offset_for_timestamp(kl_partition_log_t *pl, int64_t timestamp,
 int64_t plog_log_start(const kl_partition_log_t *pl);   /* first segment's base (0 when empty) */
 int64_t plog_log_end(const kl_partition_log_t *pl);     /* the next offset to be appended */
 
-/* fsync the active segment now. */
+/* The active segment's index entries written (segment_flush), then all three files
+ * fsynced, now. */
 kl_err_t plog_flush(kl_partition_log_t *pl);
 
 /* log.flush.interval.ms: fsync when records are unflushed and the last flush (or the first

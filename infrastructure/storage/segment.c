@@ -23,14 +23,17 @@
  *     next_offset = the segment's base offset.
  *  4. The .index is derived data, never the source of truth. The active segment's index is
  *     rebuilt from that scan and rewritten, whatever the file held (missing, a size that is
- *     not a multiple of 8, garbage, entries past the end). A stale .index is truncated by
- *     segment_create, so a leftover index without its .log is harmless.
+ *     not a multiple of 8, garbage, entries past the end, or — the normal case after a
+ *     crash — only the entries of the last flush: appends do not write index entries, see
+ *     "Costs"). A stale .index is truncated by segment_create, so a leftover index without
+ *     its .log is harmless.
  *  5. Older (sealed) segments were fsynced when they were rolled, so they are NOT scanned at
- *     startup (fast start). Their .index is trusted after a sanity check: size a multiple of
- *     8, non-empty when the log is, first entry at position 0, entries strictly increasing
- *     and inside the segment's positions and offsets, and the last entry naming a real batch
- *     header with that last offset (one 61-byte pread). Otherwise it is rebuilt by walking
- *     the batch headers (no CRC), with a log line.
+ *     startup (fast start). segment_seal wrote the index entries still in memory before
+ *     that fsync, so both index files are complete. The .index is trusted after a sanity
+ *     check: size a multiple of 8, non-empty when the log is, first entry at position 0,
+ *     entries strictly increasing and inside the segment's positions and offsets, and the
+ *     last entry naming a real batch header with that last offset (one 61-byte pread).
+ *     Otherwise it is rebuilt by walking the batch headers (no CRC), with a log line.
  *  6. Older segments are never truncated or rewritten: damage in them is reported, not
  *     repaired (an operator decides). A rebuild that meets a bad header indexes the batches
  *     before it and stops there.
@@ -70,10 +73,17 @@
  *
  * Costs, so a reader can reason about them:
  *   append       header parse per batch (no CRC: the application validated), 1 write(2) of
- *                the batches, 1 write(2) of the new index entries and 1 of the new time
- *                index entries (when any); with log.preallocate 1 fallocate per
+ *                the batches and nothing else: new .index and .timeindex entries are only
+ *                recorded in memory (index_on_disk and the time index's `written` count
+ *                what the files hold). Kafka keeps the active segment's indexes in
+ *                memory-mapped files flushed at a roll or a flush; here rule 4 rebuilds
+ *                them at every open anyway, so writing them per append bought nothing
+ *                (those writes were 2 of every 3 write(2) calls with 64 partitions,
+ *                docs/performance.md round 4). With log.preallocate 1 fallocate per
  *                reserve_step bytes (64 MiB), which makes each write(2) ~15-30 % cheaper
- *                (docs/performance.md, round 3)
+ *                (round 3)
+ *   seal, flush, close   1 write(2) per index file of the entries not in it yet, so each
+ *                entry is written once (+ the fsyncs of a flush)
  *   find         binary search in the in-memory index + one 61-byte pread per batch walked
  *                (at most ~log.index.interval.bytes of batches)
  *   read         find + a header walk for the end, then no copy: the range is spliced into
@@ -213,13 +223,43 @@ static kl_err_t segment_index_note(kl_segment_t *seg, const kl_batch_header_t *h
     return KL_OK;
 }
 
+/* Append the .index entries not in the file yet, [index_on_disk, index_count): one
+ * write(2). A failed write is cut back to the entries written before it (logged), so the
+ * file keeps ending on an entry boundary and a later call appends in the right place. */
+static kl_err_t segment_index_write_pending(kl_segment_t *seg)
+{
+    size_t from = seg->index_on_disk;
+    if (from >= seg->index_count)
+        return KL_OK;
+    kl_err_t err = fs_write_full(seg->log, SEG_MOD, seg->index_fd, seg->index_path,
+                                 seg->index + from * KL_SEGMENT_INDEX_ENTRY_SIZE,
+                                 (seg->index_count - from) * KL_SEGMENT_INDEX_ENTRY_SIZE);
+    if (err != KL_OK) {
+        if (ftruncate(seg->index_fd, (off_t)(from * KL_SEGMENT_INDEX_ENTRY_SIZE)) != 0)
+            segment_io_error(seg, "ftruncate", seg->index_path);
+        return err;
+    }
+    seg->index_on_disk = seg->index_count;
+    return KL_OK;
+}
+
+/* Both index files complete: the entries appends only recorded in memory, written once
+ * each. Called by segment_seal, segment_flush and segment_close (see "Costs" above). */
+static kl_err_t segment_write_pending(kl_segment_t *seg)
+{
+    kl_err_t err = segment_index_write_pending(seg);
+    if (err != KL_OK)
+        return err;
+    return time_index_write_pending(seg->time_index);
+}
+
 /* Replace the .index and .timeindex files with the in-memory entries (after a rebuild). */
 static kl_err_t segment_index_rewrite(kl_segment_t *seg)
 {
+    seg->index_on_disk = 0;
     if (ftruncate(seg->index_fd, 0) != 0)
         return segment_io_error(seg, "ftruncate", seg->index_path);
-    kl_err_t err = fs_write_full(seg->log, SEG_MOD, seg->index_fd, seg->index_path, seg->index,
-                                 seg->index_count * KL_SEGMENT_INDEX_ENTRY_SIZE);
+    kl_err_t err = segment_index_write_pending(seg);
     if (err != KL_OK)
         return err;
     return time_index_rewrite(seg->time_index);
@@ -320,6 +360,8 @@ static kl_err_t segment_header_read(const kl_segment_t *seg, int64_t pos, kl_bat
 
 /* ---- create / open / close ------------------------------------------------------------ */
 
+static void segment_free(kl_segment_t *seg);
+
 static kl_err_t segment_alloc(kl_segment_t **out, const char *dir, int64_t base_offset,
                               int32_t index_interval_bytes, const kl_log_t *log)
 {
@@ -345,7 +387,7 @@ static kl_err_t segment_alloc(kl_segment_t **out, const char *dir, int64_t base_
     *out = seg;
     return KL_OK;
 err:
-    segment_close(seg);
+    segment_free(seg);
     return KL_ERR_UNKNOWN_SERVER_ERROR;
 }
 
@@ -401,11 +443,13 @@ kl_err_t segment_create(kl_segment_t **out, const char *dir, int64_t base_offset
     *out = seg;
     return KL_OK;
 err:
-    segment_close(seg);
+    segment_free(seg);
     return err;
 }
 
-void segment_close(kl_segment_t *seg)
+/* Close the files and free, writing nothing: for a segment whose create or open failed
+ * (its in-memory entries may be a half-done rebuild, not for the files). */
+static void segment_free(kl_segment_t *seg)
 {
     if (seg == NULL)
         return;
@@ -418,6 +462,18 @@ void segment_close(kl_segment_t *seg)
     free(seg->index_path);
     free(seg->index);
     free(seg);
+}
+
+/* A clean close writes what appends left in memory, so the next open of a sealed segment
+ * finds complete files (rule 5) and an active one a current prefix (rule 4 rebuilds it
+ * anyway). A failure is logged (fs_write_full) and the close goes on: there is no caller
+ * to tell, and the files are derived data. */
+void segment_close(kl_segment_t *seg)
+{
+    if (seg == NULL)
+        return;
+    (void)segment_write_pending(seg);
+    segment_free(seg);
 }
 
 /* ---- recovery of the active segment ---------------------------------------------------- */
@@ -515,7 +571,7 @@ kl_err_t segment_open_active(kl_segment_t **out, const char *dir, int64_t base_o
     *out = seg;
     return KL_OK;
 err:
-    segment_close(seg);
+    segment_free(seg);
     return err;
 }
 
@@ -580,8 +636,10 @@ static kl_err_t segment_index_load(kl_segment_t *seg)
     why = segment_index_insane(seg);
     if (why == NULL && (err = segment_index_check_last(seg, &why)) != KL_OK)
         return err;
-    if (why == NULL)
+    if (why == NULL) {
+        seg->index_on_disk = count;
         return KL_OK;
+    }
 insane:
     KL_LOG_WARNING(seg->log, SEG_MOD, "%s: %s; rebuilding it from %s",
                    seg->index_path, why, seg->log_path);
@@ -660,7 +718,7 @@ kl_err_t segment_open_sealed(kl_segment_t **out, const char *dir, int64_t base_o
     *out = seg;
     return KL_OK;
 err:
-    segment_close(seg);
+    segment_free(seg);
     return err;
 }
 
@@ -757,37 +815,26 @@ kl_err_t segment_append(kl_segment_t *seg, const uint8_t *batches, size_t len)
     if (err != KL_OK)
         goto err;
     segment_reserve_ahead(seg, len);
+    /* The only write(2): the new index entries stay in memory (segment_write_pending). */
     err = fs_write_full(seg->log, SEG_MOD, seg->log_fd, seg->log_path, batches, len);
-    if (err != KL_OK)
-        goto err_truncate;
-    size_t added = seg->index_count - old_count;
-    if (added > 0) {
-        err = fs_write_full(seg->log, SEG_MOD, seg->index_fd, seg->index_path,
-                            seg->index + old_count * KL_SEGMENT_INDEX_ENTRY_SIZE,
-                            added * KL_SEGMENT_INDEX_ENTRY_SIZE);
-        if (err != KL_OK)
-            goto err_truncate;
-    }
-    err = time_index_write_from(seg->time_index, old_time_count);
     if (err != KL_OK)
         goto err_truncate;
     seg->size += (int64_t)len;
     seg->next_offset = next;
     return KL_OK;
 err_truncate:
-    /* Take back a partial append so the files end on a batch boundary again. */
+    /* Take back a partial append so the .log ends on a batch boundary again. The index
+     * files need nothing: the entries being rolled back were never written. */
     if (ftruncate(seg->log_fd, (off_t)seg->size) != 0)
         segment_io_error(seg, "ftruncate", seg->log_path);
     seg->reserved_end = seg->size;      /* the ftruncate freed what was reserved past it */
-    if (ftruncate(seg->index_fd, (off_t)(old_count * KL_SEGMENT_INDEX_ENTRY_SIZE)) != 0)
-        segment_io_error(seg, "ftruncate", seg->index_path);
 err:
-    seg->index_count = old_count;
+    seg->index_count = old_count;       /* >= index_on_disk: appends write no entry */
     seg->bytes_since_index = old_since;
     seg->max_timestamp = old_max;
     seg->max_timestamp_offset = old_max_offset;
     seg->first_batch_timestamp = old_first;
-    (void)time_index_truncate(seg->time_index, old_time_count);   /* logged on failure */
+    (void)time_index_truncate(seg->time_index, old_time_count);   /* memory only: no I/O */
     return err;
 }
 
@@ -796,9 +843,9 @@ kl_err_t segment_seal(kl_segment_t *seg)
     size_t old = seg->time_index->count;
     kl_err_t err = time_index_note(seg->time_index, seg->max_timestamp, seg->max_timestamp_offset);
     if (err == KL_OK)
-        err = time_index_write_from(seg->time_index, old);
-    if (err != KL_OK)
-        (void)time_index_truncate(seg->time_index, old);           /* logged on failure */
+        err = segment_write_pending(seg);
+    if (err != KL_OK)   /* the segment stays active; a later seal adds the entry again */
+        (void)time_index_truncate(seg->time_index, old);   /* memory only: it was not written */
     return err;
 }
 
@@ -942,6 +989,9 @@ kl_err_t segment_offset_for_timestamp(const kl_segment_t *seg, int64_t timestamp
 
 kl_err_t segment_flush(kl_segment_t *seg)
 {
+    kl_err_t err = segment_index_write_pending(seg);
+    if (err != KL_OK)
+        return err;
     if (fsync(seg->log_fd) != 0)
         return segment_io_error(seg, "fsync", seg->log_path);
     if (fsync(seg->index_fd) != 0)

@@ -16,8 +16,11 @@
  * appended since the previous entry (and, here, for the first batch), and the entry names the
  * batch's LAST offset and the batch's start position. A lookup takes the last entry whose
  * offset <= target and walks batch headers from there, so at most ~interval bytes of headers
- * are read. The in-memory index is a byte-for-byte copy of the file: appending an entry is
- * one write(2) of the same bytes, no encode step.
+ * are read. The in-memory index holds the entries as the file does, so writing them needs
+ * no encode step; lookups use memory only. An append records its entries in memory and
+ * writes only the .log; the entries reach the file (index_on_disk counts those that have)
+ * when the segment is sealed, flushed or closed. That is Kafka's OffsetIndex: a
+ * memory-mapped file whose pages are flushed at a roll or a log flush, not per append.
  *
  * The time index (KIP-33) gets an entry together with each .index entry, when the segment's
  * largest timestamp grew since its last one, and a last one when the segment is sealed
@@ -59,8 +62,10 @@ typedef struct kl_segment {
     int64_t base_offset;             /* from the file name */
     int64_t next_offset;             /* offset after the last batch (= base when empty) */
     int64_t size;                    /* bytes in .log; always ends on a batch boundary */
-    uint8_t *index;                  /* the .index bytes, index_count entries */
+    uint8_t *index;                  /* the .index entries, as the file holds them */
     size_t index_count;
+    size_t index_on_disk;            /* entries [0, index_on_disk) are in the .index; the
+                                        rest wait for a seal, flush or close */
     size_t index_cap;                /* entries allocated */
     int64_t bytes_since_index;       /* appended since the last index entry */
     int32_t index_interval_bytes;    /* log.index.interval.bytes */
@@ -112,20 +117,25 @@ kl_err_t segment_open_sealed(kl_segment_t **out, const char *dir, int64_t base_o
                              int64_t next_offset, int32_t index_interval_bytes,
                              const kl_log_t *log);
 
-/* Close the files and free. Does not fsync (segment_flush does). NULL is fine. */
+/* Write the index entries appends kept in memory (errors logged), close the files, free.
+ * Does not fsync (segment_flush does). NULL is fine. */
 void segment_close(kl_segment_t *seg);
 
 /* Append `len` bytes of whole batches, already validated by the application, whose base
  * offsets continue at next_offset. Headers are parsed (batch_header_parse, no CRC) for the
- * offsets and index entries. One write(2) for the batches, one for the new index entries.
- * Nothing is appended on error (a failed write is truncated back).
+ * offsets and index entries. Exactly one write(2): the batches, to the .log; the new
+ * index and time index entries are recorded in memory only (written by segment_seal,
+ * segment_flush, segment_close). Nothing is appended on error (a failed write is
+ * truncated back, the in-memory entries rolled back).
  * Errors: CORRUPT_MESSAGE (framing), UNKNOWN_SERVER_ERROR (offsets not contiguous, or the
  * segment would pass 2 GiB / 2^31 offsets), KAFKA_STORAGE_ERROR (disk; logged). */
 kl_err_t segment_append(kl_segment_t *seg, const uint8_t *batches, size_t len);
 
 /* Seal the segment before a roll: add its largest timestamp to the .timeindex when the last
  * entry is not it yet (Kafka's onBecomeInactiveSegment), so that when the segment is opened
- * sealed later, its last entry is its max_timestamp. Cost: at most 1 write(2) of 12 bytes. */
+ * sealed later, its last entry is its max_timestamp, and write every entry not in the
+ * files yet, so both are complete for the roll's fsync (rule 5 trusts them at the next
+ * start). Cost: at most 1 write(2) per index file. */
 kl_err_t segment_seal(kl_segment_t *seg);
 
 /* log.preallocate. From now on, whenever an append would pass the reserved end, reserve
@@ -177,7 +187,9 @@ kl_err_t segment_read(const kl_segment_t *seg, int64_t offset, int32_t max_bytes
 kl_err_t segment_offset_for_timestamp(const kl_segment_t *seg, int64_t timestamp,
                                       bool *found, int64_t *offset_out, int64_t *timestamp_out);
 
-/* fsync the .log, the .index and the .timeindex. */
+/* Write the index entries not in the files yet, then fsync the .log, the .index and the
+ * .timeindex (log.flush.interval.*, a roll, a clean shutdown). Cost: at most 2 write(2)
+ * + 3 fsyncs. */
 kl_err_t segment_flush(kl_segment_t *seg);
 
 /* Index entry i, decoded (tests and gdb). */

@@ -4,10 +4,11 @@
  * Layer: infrastructure. May touch: domain/record_batch.h (big-endian helpers), storage/fs.h,
  * logging, POSIX files.
  *
- * Costs: note = a memcpy of 12 bytes (amortised realloc); write_from = 1 write(2);
- * load = 1 fstat + 1 pread of the whole file + a pass over the entries; lookup = a binary
- * search in memory. The memory is the file's size: 12 bytes per log.index.interval.bytes
- * of log at most (~3 KiB per MiB of log at the default 4096).
+ * Costs: note = a memcpy of 12 bytes (amortised realloc), no I/O; write_pending = 1
+ * write(2) of every entry noted since the last one (the segment calls it at seal, flush
+ * and close); load = 1 fstat + 1 pread of the whole file + a pass over the entries;
+ * lookup = a binary search in memory. The memory is the file's size: 12 bytes per
+ * log.index.interval.bytes of log at most (~3 KiB per MiB of log at the default 4096).
  * Disk failures become KL_ERR_KAFKA_STORAGE_ERROR with one log line naming the file.
  */
 #include "infrastructure/storage/time_index.h"
@@ -120,32 +121,52 @@ static kl_err_t time_index_write_full(kl_time_index_t *idx, const uint8_t *buf, 
     return fs_write_full(idx->log, TIX_MOD, idx->fd, idx->path, buf, n);
 }
 
-kl_err_t time_index_write_from(kl_time_index_t *idx, size_t from)
+/* The file back to its `written` entries (nothing after them). */
+static kl_err_t time_index_cut_file(kl_time_index_t *idx)
 {
-    if (from >= idx->count)
+    if (ftruncate(idx->fd, (off_t)(idx->written * KL_TIME_INDEX_ENTRY_SIZE)) != 0)
+        return time_index_io_error(idx, "ftruncate");
+    return KL_OK;
+}
+
+kl_err_t time_index_write_pending(kl_time_index_t *idx)
+{
+    if (idx->written >= idx->count)
         return KL_OK;
-    return time_index_write_full(idx, idx->bytes + from * KL_TIME_INDEX_ENTRY_SIZE,
-                                 (idx->count - from) * KL_TIME_INDEX_ENTRY_SIZE);
+    kl_err_t err = time_index_write_full(idx, idx->bytes + idx->written * KL_TIME_INDEX_ENTRY_SIZE,
+                                         (idx->count - idx->written) * KL_TIME_INDEX_ENTRY_SIZE);
+    if (err != KL_OK) {
+        (void)time_index_cut_file(idx);    /* a short write left part of an entry; logged */
+        return err;
+    }
+    idx->written = idx->count;
+    return KL_OK;
 }
 
 kl_err_t time_index_truncate(kl_time_index_t *idx, size_t count)
 {
     if (count < idx->count)
         idx->count = count;
-    if (ftruncate(idx->fd, (off_t)(idx->count * KL_TIME_INDEX_ENTRY_SIZE)) != 0)
-        return time_index_io_error(idx, "ftruncate");
-    return KL_OK;
+    if (idx->written <= idx->count)
+        return KL_OK;                      /* only unwritten entries went: no I/O */
+    idx->written = idx->count;
+    return time_index_cut_file(idx);
 }
 
 kl_err_t time_index_rewrite(kl_time_index_t *idx)
 {
-    if (ftruncate(idx->fd, 0) != 0)
-        return time_index_io_error(idx, "ftruncate");
-    return time_index_write_full(idx, idx->bytes, idx->count * KL_TIME_INDEX_ENTRY_SIZE);
+    idx->written = 0;
+    kl_err_t err = time_index_cut_file(idx);
+    if (err != KL_OK)
+        return err;
+    return time_index_write_pending(idx);
 }
 
 kl_err_t time_index_flush(kl_time_index_t *idx)
 {
+    kl_err_t err = time_index_write_pending(idx);
+    if (err != KL_OK)
+        return err;
     if (fsync(idx->fd) != 0)
         return time_index_io_error(idx, "fsync");
     return KL_OK;
@@ -194,6 +215,7 @@ kl_err_t time_index_load(kl_time_index_t *idx, int64_t next_offset)
     struct stat st;
     const char *why = "size not a multiple of 12";
     idx->count = 0;
+    idx->written = 0;           /* until the check passes; a rebuild rewrites the file */
     if (fstat(idx->fd, &st) != 0)
         return time_index_io_error(idx, "fstat");
     if (st.st_size % KL_TIME_INDEX_ENTRY_SIZE != 0)
@@ -206,8 +228,10 @@ kl_err_t time_index_load(kl_time_index_t *idx, int64_t next_offset)
         return err;
     idx->count = count;
     why = time_index_insane(idx, next_offset);
-    if (why == NULL)
+    if (why == NULL) {
+        idx->written = count;
         return KL_OK;
+    }
 insane:
     KL_LOG_WARNING(idx->log, TIX_MOD, "%s: %s; rebuilding it from the log", idx->path, why);
     idx->count = 0;

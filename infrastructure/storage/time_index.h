@@ -18,9 +18,14 @@
  * binary search. The segment decides WHEN to offer one (every log.index.interval.bytes,
  * together with its .index entry, and once more when it is sealed; see segment.c).
  *
- * The in-memory entries are a byte-for-byte copy of the file, as for the .index: appending
- * is one write(2) of the same bytes. The file is derived data: when it fails the sanity
- * check of time_index_load the segment rebuilds it from the log.
+ * The in-memory entries are a byte-for-byte copy of the file, as for the .index, but the
+ * file may lag behind: a note only adds to memory, and time_index_write_pending appends
+ * the entries noted since the last write (`written` counts those in the file), each once,
+ * with one write(2) of the same bytes. The segment calls it when it is sealed, flushed or
+ * closed, not on every append: Kafka's TimeIndex is a memory-mapped file flushed at a roll
+ * or a flush, and the active segment's file is rebuilt from the log at every open anyway
+ * (segment.c, rule 4). The file is derived data: when it fails the sanity check of
+ * time_index_load the segment rebuilds it from the log.
  *
  * Not thread-safe: Klamm's poll loop is single-threaded.
  */
@@ -48,8 +53,11 @@ typedef struct kl_time_index {
     char *path;                      /* <dir>/<base>.timeindex */
     int fd;                          /* O_RDWR | O_APPEND */
     int64_t base_offset;             /* the segment's */
-    uint8_t *bytes;                  /* the file's bytes, count entries */
+    uint8_t *bytes;                  /* the entries, as the file holds them */
     size_t count;
+    size_t written;                  /* entries [0, written) are in the file, which holds
+                                        nothing else once loaded, rewritten or truncated
+                                        at open; [written, count) wait for write_pending */
     size_t cap;                      /* entries allocated */
     const kl_log_t *log;             /* may be NULL: silence */
 } kl_time_index_t;
@@ -60,7 +68,8 @@ typedef struct kl_time_index {
 kl_err_t time_index_open(kl_time_index_t **out, const char *path, int64_t base_offset,
                          bool truncate, const kl_log_t *log);
 
-/* Close the file and free. Does not fsync (time_index_flush does). NULL is fine. */
+/* Close the file and free. Writes nothing (the entries not yet written are lost: the
+ * segment writes them first, segment_close) and does not fsync. NULL is fine. */
 void time_index_close(kl_time_index_t *idx);
 
 /* Read the file into memory and sanity-check it: size a multiple of 12, timestamps above
@@ -70,20 +79,23 @@ void time_index_close(kl_time_index_t *idx);
 kl_err_t time_index_load(kl_time_index_t *idx, int64_t next_offset);
 
 /* Kafka's maybeAppend, in memory only: add (timestamp, offset) when timestamp is larger than
- * the last entry's (than NO_TIMESTAMP when empty), else nothing. time_index_write_from puts
- * the new entries in the file. Errors: UNKNOWN_SERVER_ERROR (memory). */
+ * the last entry's (than NO_TIMESTAMP when empty), else nothing. time_index_write_pending
+ * puts the new entries in the file. Errors: UNKNOWN_SERVER_ERROR (memory). */
 kl_err_t time_index_note(kl_time_index_t *idx, int64_t timestamp, int64_t offset);
 
-/* Append entries [from, count) to the file: one write(2). */
-kl_err_t time_index_write_from(kl_time_index_t *idx, size_t from);
+/* Append entries [written, count) to the file: one write(2), none when there are none.
+ * A failed write is cut back (ftruncate) to the `written` entries, so a later call appends
+ * at an entry boundary. Errors: KAFKA_STORAGE_ERROR (logged). */
+kl_err_t time_index_write_pending(kl_time_index_t *idx);
 
-/* Keep the first `count` entries, in memory and in the file (undo of a failed append). */
+/* Keep the first `count` entries in memory; the file too when it held more (the undo of a
+ * failed append or seal, and the start of a rebuild). */
 kl_err_t time_index_truncate(kl_time_index_t *idx, size_t count);
 
 /* Replace the file with the in-memory entries (after a rebuild). */
 kl_err_t time_index_rewrite(kl_time_index_t *idx);
 
-/* fsync the file. */
+/* Make the file complete and durable: write what is pending, then fsync. */
 kl_err_t time_index_flush(kl_time_index_t *idx);
 
 /* Entry i, decoded (i < count). */
