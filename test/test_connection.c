@@ -586,6 +586,18 @@ static void test_adjacent_ranges_and_more_flag(void **state)
     close(fd);
 }
 
+/* Queue one response: `head`, then `len` bytes of file `fd` from `offset` by reference,
+ * then `tail`. */
+static void queue_range_response(kl_conn_t *c, const char *head, int fd, int64_t offset,
+                                 size_t len, const char *tail)
+{
+    kl_writer_t *w = conn_out(c);
+    wr_raw(w, head, strlen(head));
+    assert_true(wr_splice(w, fd, offset, len));
+    wr_raw(w, tail, strlen(tail));
+    assert_true(conn_queue_out(c));
+}
+
 /* The queue holds its own descriptor: the handler's fd may be closed (and the segment
  * file deleted, as temp_file does) right after queueing. */
 static void test_range_survives_closing_the_original_fd(void **state)
@@ -594,11 +606,7 @@ static void test_range_survives_closing_the_original_fd(void **state)
     int fd = temp_file();
     kl_conn_t c;
     conn_init(&c, 1, -1, "mem", MAX_FRAME);
-    kl_writer_t *w = conn_out(&c);
-    wr_raw(w, "<", 1);
-    assert_true(wr_splice(w, fd, 26, 10));
-    wr_raw(w, ">", 1);
-    assert_true(conn_queue_out(&c));
+    queue_range_response(&c, "<", fd, 26, 10, ">");
     close(fd);
     conn_write_commit(&c, 1);
     kl_conn_chunk_t ch = conn_write_chunk(&c);
@@ -701,18 +709,14 @@ static void test_drop_forgets_the_queue(void **state)
     int fd = temp_file();
     kl_conn_t c;
     conn_init(&c, 1, -1, "mem", MAX_FRAME);
-    kl_writer_t *w = conn_out(&c);
-    wr_raw(w, "h", 1);
-    assert_true(wr_splice(w, fd, 0, 5));
-    wr_raw(w, "tail", 4);
-    assert_true(conn_queue_out(&c));
+    queue_range_response(&c, "h", fd, 0, 5, "tail");
     int dup_fd = c.wq.splices[0].fd;
     conn_write_commit(&c, 1);
     conn_write_drop(&c);
     assert_int_equal(conn_queued(&c), 0);
     assert_int_equal(conn_write_chunk(&c).len, 0);
     assert_fd_closed(dup_fd);
-    w = conn_out(&c);
+    kl_writer_t *w = conn_out(&c);
     wr_raw(w, "next", 4);
     assert_true(conn_queue_out(&c));
     size_t len;
@@ -750,17 +754,13 @@ static void test_bad_range_leaves_queue_as_it_was(void **state)
     close(bad);
     kl_conn_t c;
     conn_init(&c, 1, -1, "mem", MAX_FRAME);
-    kl_writer_t *w = conn_out(&c);
-    wr_raw(w, "hello", 5);
-    assert_true(wr_splice(w, fd, 0, 4));
-    wr_raw(w, "!", 1);
-    assert_true(conn_queue_out(&c));
+    queue_range_response(&c, "hello", fd, 0, 4, "!");
     conn_write_commit(&c, 2);                     /* "he" sent */
     size_t queued = conn_queued(&c), len = c.wq.len, nsplices = c.wq.nsplices;
     size_t spliced = c.wq.spliced, wsent = c.wsent;
     int free_fd = lowest_free_fd();
 
-    w = conn_out(&c);
+    kl_writer_t *w = conn_out(&c);
     wr_raw(w, "xy", 2);
     assert_true(wr_splice(w, fd, 0, 3));          /* fine: gets a duplicate */
     assert_true(wr_splice(w, bad, 0, 3));         /* fails */

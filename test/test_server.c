@@ -1178,15 +1178,11 @@ static void test_truncated_file_closes_connection(void **state)
     close(fd);
 }
 
-/* BUG (infrastructure/net/server.c): after sendfile meets the end of a shrunk file,
- * server_conn_flush drops the rest of the range (conn_write_commit) and marks the
- * connection closing; server_close_conn then makes its "one last send attempt" of the
- * next chunk — the memory bytes *after* the dropped range (the rest of that answer and
- * the answers pipelined behind it). They land where the missing file bytes belong, so
- * the client can receive a complete frame of the promised size holding the wrong bytes
- * (here: the trailer, the next answer's size prefix and its 'b's in place of the file's
- * 4096 bytes) instead of EOF before the promised bytes. Once a range is cut short,
- * nothing after it may be sent. */
+/* After sendfile meets the end of a shrunk file, nothing queued behind the lost range
+ * may be sent (infrastructure/net/connection.c:conn_write_drop): the rest of that
+ * answer and the answers pipelined behind it would land where the missing file bytes
+ * belong, and the client could read a complete frame of the promised size holding the
+ * wrong bytes (the trailer, the next answer's size prefix, its 'b's) instead of EOF. */
 static void test_truncated_file_sends_nothing_after_the_gap(void **state)
 {
     (void)state;
