@@ -25,6 +25,8 @@ def brief(line):
                         r["c_corrupt"], " TIMEOUT" if r["c_timed_out"] else ""))
     if "vm_hwm_kib" in r:
         parts.append("VmHWM %d MiB" % (r["vm_hwm_kib"] // 1024))
+    if "broker_cpu_ms" in r:
+        parts.append("broker CPU %d ms" % r["broker_cpu_ms"])
     return "; ".join(parts)
 
 
@@ -76,7 +78,8 @@ def main(path):
                 s[key] = use[0][key]
         for key in ("p_msgs_per_s", "p_mb_per_s", "p_p50_ms", "p_p99_ms", "p_max_ms",
                     "p_failed", "c_msgs_per_s", "c_mb_per_s", "c_first_ms", "c_received",
-                    "c_missing", "c_duplicate", "c_corrupt", "c_log_start", "vm_hwm_kib"):
+                    "c_missing", "c_duplicate", "c_corrupt", "c_log_start", "vm_hwm_kib",
+                    "broker_cpu_ms"):
             m = median(use, key)
             if m is not None:
                 s[key] = m
@@ -119,10 +122,11 @@ def main(path):
                          fmt(s.get("p_max_ms"), "%.1f"),
                          ratio(scen, "p_msgs_per_s") if broker == "klamm" else "",
                          fmt(s["vm_hwm_kib"] / 1024 if "vm_hwm_kib" in s else None, "%.0f"),
-                         okcol(s)])
-    print("PRODUCE")
+                         fmt(s.get("broker_cpu_ms")), okcol(s)])
+    print("PRODUCE (broker CPU: the Klamm process's user + system time for the whole run, "
+          "produce and consume; the mock's cannot be told from the client's)")
     table(["scenario", "broker", "msgs/s", "MB/s", "p50 ms", "p99 ms", "max ms",
-           "ratio Klamm/mock", "broker RSS MiB", "ok runs"], rows)
+           "ratio Klamm/mock", "broker RSS MiB", "broker CPU ms", "ok runs"], rows)
 
     rows = []
     for scen in compared:
@@ -170,11 +174,12 @@ def main(path):
                                                        fmt(s.get("c_corrupt")))
                      if s["consume"] else "-",
                      fmt(s["vm_hwm_kib"] / 1024 if "vm_hwm_kib" in s else None),
-                     okcol(s)])
+                     fmt(s.get("broker_cpu_ms")), okcol(s)])
     if rows:
         print("KLAMM ONLY (scaling; fill and restart-verify belong to the startup row)")
         table(["scenario", "produce msgs/s", "MB/s", "p50 ms", "p99 ms", "max ms",
-               "consume msgs/s", "verified", "broker RSS MiB", "ok runs"], rows)
+               "consume msgs/s", "verified", "broker RSS MiB", "broker CPU ms", "ok runs"],
+              rows)
 
     if startups:
         good = [r for r in startups if "startup_ms" in r]

@@ -8,7 +8,9 @@
 # run) and against librdkafka's in-process mock cluster, BENCH_REPS times (default 3),
 # and prints the medians as a table and as JSON lines. Then the Klamm-only rows:
 # partition and producer-connection scaling, startup time over ~1 GiB in ~100 segments,
-# and the broker's peak RSS (VmHWM).
+# and the broker's peak RSS (VmHWM). For every Klamm run it also records the broker's
+# own CPU time (utime + stime from /proc, the whole run: startup, produce and consume),
+# the figure that varies least between runs (docs/performance.md, "Noise").
 #
 # Environment: BENCH_SCALE=0.1 scales every record count (quick run), BENCH_REPS=N,
 # BENCH_KEEP=1 keeps the work directory (broker logs, raw results) for inspection.
@@ -82,6 +84,14 @@ stop_klamm() {
     KPID=""
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ms() {   # user + system CPU time a process has used so far, ms; -1 once it is gone
+    local f; f=$(cat "/proc/$1/stat" 2>/dev/null) || { echo -1; return; }
+    f=${f##*) }                     # the fields after "pid (comm) ", from field 3 on
+    set -- $f                       # so utime (field 14) is $12 and stime (15) is $13
+    echo $(( (${12} + ${13}) * 1000 / CLK_TCK ))
+}
+
 vm_hwm() {   # peak resident set of a process, KiB; -1 once it is gone
     local v; v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null); echo "${v:--1}"
 }
@@ -100,7 +110,7 @@ bench() {
         out="{\"scenario\":\"$scen\",\"broker\":\"$kind\",\"ok\":false,\"crashed\":true,\"exit\":$rc}"
     fi
     if [ "$kind" = klamm ] && [ -n "$KPID" ]; then
-        out="${out%\}},\"vm_hwm_kib\":$(vm_hwm "$KPID")}"
+        out="${out%\}},\"vm_hwm_kib\":$(vm_hwm "$KPID"),\"broker_cpu_ms\":$(cpu_ms "$KPID")}"
     fi
     printf '%s\n' "$out" >>"$RESULTS"
     printf '  %-34s %-5s %s\n' "$scen" "$kind" \
