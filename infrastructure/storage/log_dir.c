@@ -10,13 +10,12 @@
  * is released by the kernel when the process dies, so a kill -9 leaves no stale lock.
  *
  * Kafka's LogConfig rule for a partition's settings: a topic's override (segment.bytes,
- * segment.ms, preallocate) wins over the broker's default (log.segment.bytes, log.roll.ms,
- * log.preallocate). The
- * overrides live in the topic's .properties file, so partition_open reads that file
- * (topic_store_load) rather than keeping a second copy in memory that could disagree:
- * partitions are opened only at startup and by CreateTopics, and the read is one small
- * file. A partition of a topic without a file (a test's, or one opened by hand) gets the
- * broker's defaults.
+ * segment.ms, preallocate) wins over the broker's default (log.segment.bytes,
+ * log.roll.ms, log.preallocate). The overrides live in the topic's .properties file, so
+ * partition_open reads that file (topic_store_load) rather than keeping a second copy in
+ * memory that could disagree: partitions are opened only at startup and by
+ * CreateTopics, and the read is one small file. A partition of a topic without a file
+ * (a test's, or one opened by hand) gets the broker's defaults.
  */
 #include "infrastructure/storage/log_dir.h"
 
