@@ -27,6 +27,10 @@ typedef struct kl_broker_config {
                                             retention.ms default; -1 = keep forever */
     int64_t retention_bytes;             /* log.retention.bytes: retention.bytes default;
                                             -1 = no size limit */
+    bool preallocate;                    /* log.preallocate: a topic's preallocate default,
+                                            as DescribeConfigs reports it (the storage acts
+                                            on its own copy, kl_storage_config_t; config.c
+                                            sets both) */
     char cluster_id[64];                 /* Metadata v2+ cluster_id */
 } kl_broker_config_t;
 

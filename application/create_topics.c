@@ -2,7 +2,7 @@
  * application/create_topics.c — the CreateTopics use case for one topic: validate,
  * persist through the store, register in the broker.
  * Layer: application. May touch: domain/, application/ (the log_store port), <stdlib.h>,
- * <string.h>, <strings.h>.
+ * <string.h>.
  *
  * Kafka's checks, in its order (name first, then existence, then the numbers):
  *   name breaks the naming rule        → INVALID_TOPIC_EXCEPTION
@@ -18,13 +18,12 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "application/usecases.h"
 
 enum create_topics_cfg_kind {
     CT_CFG_LONG,        /* decimal integer within [min, max] */
-    CT_CFG_BOOL,        /* true | false, any case (Java's Boolean parse) */
+    CT_CFG_BOOL,        /* true | false, any case (domain/topic.c:topic_config_bool) */
     CT_CFG_RATIO,       /* a decimal number within [0, 1] */
     CT_CFG_ONE_OF,      /* one of `choices` */
     CT_CFG_LIST_OF,     /* comma-separated, each one of `choices` (cleanup.policy) */
@@ -137,11 +136,12 @@ static bool create_topics_ratio(const char *s)
 static bool create_topics_value_ok(const create_topics_cfg_rule_t *rule, const char *value)
 {
     int64_t n = 0;
+    bool b = false;
     switch (rule->kind) {
     case CT_CFG_LONG:
         return create_topics_parse_long(value, &n) && n >= rule->min && n <= rule->max;
     case CT_CFG_BOOL:
-        return strcasecmp(value, "true") == 0 || strcasecmp(value, "false") == 0;
+        return topic_config_bool(value, &b) == KL_OK;
     case CT_CFG_RATIO:
         return create_topics_ratio(value);
     case CT_CFG_ONE_OF:

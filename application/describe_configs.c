@@ -21,11 +21,13 @@
 #include "application/describe_configs.h"
 
 #define DC_KAFKA_MESSAGE_MAX_BYTES 1048588   /* Kafka's message.max.bytes default */
+#define DC_KAFKA_PREALLOCATE false           /* Kafka's log.preallocate default */
 
 /* Where a topic config's default comes from. */
 enum dc_default {
     DC_DEFAULT_FIXED,          /* Kafka's default; Klamm's broker has no such property */
     DC_DEFAULT_MESSAGE_MAX,    /* kl_broker_config_t.message_max_bytes */
+    DC_DEFAULT_PREALLOCATE,    /* kl_broker_config_t.preallocate (log.preallocate) */
     DC_DEFAULT_UNSEEN,         /* a broker property outside kl_broker_config_t: the
                                   topic reports the config only when it overrides it */
 };
@@ -76,9 +78,9 @@ static const dc_topic_config_t dc_topic_configs[] = {
       "log.cleaner.min.compaction.lag.ms", NULL, "shortest a record stays uncompacted" },
     { "min.insync.replicas", KL_CONFIG_TYPE_INT, DC_DEFAULT_FIXED, "1",
       "min.insync.replicas", NULL, "replicas that must have an acks=all write" },
-    /* Klamm's log.preallocate defaults to true, unlike Kafka's (docs/performance.md,
-     * round 3), and lives outside kl_broker_config_t: not reported as Kafka's "false". */
-    { "preallocate", KL_CONFIG_TYPE_BOOLEAN, DC_DEFAULT_UNSEEN, NULL,
+    /* Klamm's log.preallocate defaults to true, unlike Kafka's false (docs/performance.md,
+     * round 3): the broker's value is reported, never Kafka's "false". */
+    { "preallocate", KL_CONFIG_TYPE_BOOLEAN, DC_DEFAULT_PREALLOCATE, NULL,
       "log.preallocate", NULL, "reserve segment blocks on disk ahead of the writes" },
     { "retention.bytes", KL_CONFIG_TYPE_LONG, DC_DEFAULT_FIXED, "-1",
       "log.retention.bytes", NULL, "bytes a partition keeps before deleting old segments" },
@@ -169,6 +171,13 @@ static bool dc_topic_default(const kl_broker_t *b, const dc_topic_config_t *c,
     case DC_DEFAULT_MESSAGE_MAX:
         snprintf(value, KL_CONFIG_VALUE_MAX, "%ld", (long)b->config.message_max_bytes);
         *source = b->config.message_max_bytes == DC_KAFKA_MESSAGE_MAX_BYTES
+                      ? KL_CONFIG_SOURCE_DEFAULT : KL_CONFIG_SOURCE_STATIC_BROKER;
+        return true;
+    case DC_DEFAULT_PREALLOCATE:
+        /* the rule of message.max.bytes: STATIC_BROKER_CONFIG unless it is Kafka's
+         * default, so Klamm's own default (true) is STATIC_BROKER_CONFIG too */
+        dc_copy(value, b->config.preallocate ? "true" : "false");
+        *source = b->config.preallocate == DC_KAFKA_PREALLOCATE
                       ? KL_CONFIG_SOURCE_DEFAULT : KL_CONFIG_SOURCE_STATIC_BROKER;
         return true;
     case DC_DEFAULT_UNSEEN:

@@ -6,13 +6,14 @@
  *
  * What a topic reports: every topic-level config Kafka knows and Klamm accepts at
  * CreateTopics (create_topics.c), with the topic's override (source TOPIC_CONFIG) or
- * else the broker-wide default (DEFAULT_CONFIG, or STATIC_BROKER_CONFIG when the broker
- * property was set to something other than Kafka's default). Configs whose default is
- * a broker property the use cases cannot see (segment.bytes ← log.segment.bytes,
- * segment.ms ← log.roll.ms / log.roll.hours, index.interval.bytes, flush.messages,
- * flush.ms: kl_storage_config_t, in
- * infrastructure) and message.format.version (its default depends on a Kafka release)
- * are reported only when the topic overrides them, rather than with a guessed value.
+ * else the broker-wide default (DEFAULT_CONFIG when the broker property holds Kafka's
+ * default, else STATIC_BROKER_CONFIG: a message.max.bytes set to another value, or
+ * log.preallocate at Klamm's default, true; docs/performance.md round 3). Configs whose
+ * default is a broker property the use cases cannot see (segment.bytes ←
+ * log.segment.bytes, segment.ms ← log.roll.ms / log.roll.hours, index.interval.bytes,
+ * flush.messages, flush.ms: kl_storage_config_t, in infrastructure) and
+ * message.format.version (its default depends on a Kafka release) are reported only
+ * when the topic overrides them, rather than with a guessed value.
  * What the broker reports: the properties held in kl_broker_config_t.
  */
 #ifndef KL_APPLICATION_DESCRIBE_CONFIGS_H

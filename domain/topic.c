@@ -1,6 +1,6 @@
 /*
  * domain/topic.c — the rules about topics as data: the naming rule, partition count and
- * replication factor for CreateTopics, and per-topic config overrides.
+ * replication factor for CreateTopics, per-topic config overrides and their boolean values.
  * Layer: domain (pure). May touch: domain/topic.h, <string.h>. No I/O.
  */
 #include "domain/topic.h"
@@ -81,5 +81,32 @@ kl_err_t topic_meta_set_config(kl_topic_meta_t *meta, const char *key, const cha
         memcpy(meta->configs[i].key, key, klen + 1);
     }
     memcpy(meta->configs[i].value, value, vlen + 1);
+    return KL_OK;
+}
+
+/* ASCII case-insensitive equality with a lowercase word, by hand: strcasecmp follows the
+ * locale, and Java's equalsIgnoreCase of "true"/"false" is plain ASCII here. */
+static bool topic_ascii_word_is(const char *s, const char *lower)
+{
+    for (; *lower != '\0'; s++, lower++) {
+        char c = (*s >= 'A' && *s <= 'Z') ? (char)(*s - 'A' + 'a') : *s;
+        if (c != *lower)
+            return false;
+    }
+    return *s == '\0';
+}
+
+kl_err_t topic_config_bool(const char *value, bool *out)
+{
+    if (value == NULL)
+        return KL_ERR_INVALID_CONFIG;
+    /* Kafka's ConfigDef.parseType also trims blanks first; Klamm's CreateTopics checks
+     * every config's value untrimmed (create_topics.c), so this one does too. */
+    if (topic_ascii_word_is(value, "true"))
+        *out = true;
+    else if (topic_ascii_word_is(value, "false"))
+        *out = false;
+    else
+        return KL_ERR_INVALID_CONFIG;
     return KL_OK;
 }

@@ -9,6 +9,7 @@
 #ifndef KL_DOMAIN_TOPIC_H
 #define KL_DOMAIN_TOPIC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uthash.h>
@@ -64,5 +65,11 @@ const char *topic_meta_config(const kl_topic_meta_t *meta, const char *key);
 
 /* Add or replace a config override. KL_ERR_INVALID_CONFIG when full or key/value too long. */
 kl_err_t topic_meta_set_config(kl_topic_meta_t *meta, const char *key, const char *value);
+
+/* A boolean topic config's value (preallocate, unclean.leader.election.enable…), Kafka's
+ * ConfigDef BOOLEAN rule: "true" or "false" in any case. One rule for CreateTopics, which
+ * checks a value, and for the storage, which acts on the stored one.
+ * Returns KL_OK with *out set, or KL_ERR_INVALID_CONFIG (then *out is left alone). */
+kl_err_t topic_config_bool(const char *value, bool *out);
 
 #endif

@@ -331,10 +331,15 @@ static kl_err_t config_h_flush_ms(kl_config_t *c, const char *key, const char *v
                             errbuf, errlen);
 }
 
+/* log.preallocate is needed twice: the storage acts on it (the partitions' default) and
+ * DescribeConfigs reports it as the topics' preallocate default. Set here only, so the
+ * two copies cannot disagree. */
 static kl_err_t config_h_preallocate(kl_config_t *c, const char *key, const char *v,
                                      char *errbuf, size_t errlen)
 {
-    return config_parse_bool(key, v, &c->storage.preallocate, errbuf, errlen);
+    kl_err_t err = config_parse_bool(key, v, &c->storage.preallocate, errbuf, errlen);
+    c->broker.preallocate = c->storage.preallocate;
+    return err;
 }
 
 /* Kafka's KafkaConfig.logRetentionTimeMillis: log.retention.ms if set, else
@@ -525,6 +530,7 @@ void config_defaults(kl_config_t *c)
      * Klamm reserves with KEEP_SIZE, which leaves recovery alone, and saves ~14 % of the
      * broker's produce CPU on ext4 (docs/performance.md, round 3), so it is on. */
     c->storage.preallocate = true;
+    c->broker.preallocate = c->storage.preallocate;
     /* Kafka: log.roll.hours=168, so a quiet partition's active segment is closed (and
      * becomes deletable by retention) at the first append a week after it started. */
     c->roll_hours = 168;

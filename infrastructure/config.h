@@ -12,7 +12,8 @@
  *   num.partitions, default.replication.factor, auto.create.topics.enable,
  *   message.max.bytes, socket.request.max.bytes, max.connections, log.segment.bytes,
  *   log.index.interval.bytes, log.flush.interval.messages, log.flush.interval.ms,
- *   log.preallocate (true|false: reserve segment blocks ahead, storage/partition_log.h),
+ *   log.preallocate (true|false: reserve segment blocks ahead, storage/partition_log.h;
+ *   a topic's preallocate overrides it),
  *   log.retention.ms / log.retention.minutes / log.retention.hours (Kafka's precedence:
  *   ms over minutes over hours, whatever order they are given in; negative = forever),
  *   log.retention.bytes, log.retention.check.interval.ms,

@@ -21,7 +21,7 @@
 
 /* ---- harness: test/mocks/handler_fixture.h, with this broker and topic ---- */
 
-#define TOPIC_CONFIGS 17         /* what a topic without overrides reports */
+#define TOPIC_CONFIGS 18         /* what a topic without overrides reports */
 
 /* A broker creating 1 partition per new topic, without a cluster id; with `with_topic`,
  * topic "topic" (1 partition) found on disk at startup, overriding retention.ms when

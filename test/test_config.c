@@ -97,6 +97,7 @@ static void test_defaults(void **state)
     assert_true(c->storage.flush_interval_ms == -1);
     assert_true(c->storage.roll_ms == 604800000LL);      /* log.roll.hours=168 */
     assert_true(c->storage.preallocate);     /* Kafka: false; docs/performance.md round 3 */
+    assert_true(c->broker.preallocate);      /* the same, as DescribeConfigs reports it */
     assert_int_equal(c->broker.node_id, 1);
     assert_string_equal(c->broker.cluster_id, "klamm-cluster");
     assert_int_equal(c->log_level, KL_LOG_INFO);
@@ -313,10 +314,13 @@ static void test_preallocate(void **state)
     fixture_t *f = *state;
     assert_int_equal(set(f, "log.preallocate", "false"), KL_OK);
     assert_false(f->cfg.storage.preallocate);
+    assert_false(f->cfg.broker.preallocate);       /* DescribeConfigs' copy follows */
     assert_int_equal(set(f, "log.preallocate", " true "), KL_OK);
     assert_true(f->cfg.storage.preallocate);
+    assert_true(f->cfg.broker.preallocate);
     expect_rejected(f, "log.preallocate", "on", "log.preallocate");
     assert_true(f->cfg.storage.preallocate);                 /* a rejected value changes nothing */
+    assert_true(f->cfg.broker.preallocate);
 }
 
 static void test_log_level(void **state)

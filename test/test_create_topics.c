@@ -236,6 +236,28 @@ static void test_open_failure_registers_nothing(void **state)
     assert_null(broker_find_topic(&f->b, "events"));
 }
 
+/* preallocate is Kafka's BOOLEAN: "true" or "false" in any case, else INVALID_CONFIG
+ * and nothing reaches the store; a good value is kept as given (the storage reads it
+ * with the same rule, domain/topic.c:topic_config_bool). */
+static void test_preallocate_is_a_boolean(void **state)
+{
+    fixture_t *f = *state;
+    static const char *const bad[] = { "", "1", "0", "yes", "truee", "true ", "on" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(create_with_config(f, "preallocate", bad[i]), KL_ERR_INVALID_CONFIG);
+    kl_config_entry_t cfgs[2] = { entry("segment.bytes", "1048576"),
+                                  entry("preallocate", "maybe") };
+    assert_int_equal(create_topic(&f->b, "events", 1, 1, cfgs, 2, false, NULL),
+                     KL_ERR_INVALID_CONFIG);                /* no store call expected */
+    assert_null(broker_find_topic(&f->b, "events"));
+    kl_topic_t *t = NULL;
+    cfgs[1] = entry("preallocate", "False");
+    mock_log_store_expect_topic_create("events", 1, KL_OK);
+    mock_log_store_expect_open("events", 0, &f->logs[1], 0, 0, KL_OK);
+    assert_int_equal(create_topic(&f->b, "events", 1, 1, cfgs, 2, false, &t), KL_OK);
+    assert_string_equal(topic_meta_config(&t->meta, "preallocate"), "False");
+}
+
 /* message.format.version is kept as given (Klamm does not interpret it). */
 static void test_uninterpreted_config_is_kept_as_given(void **state)
 {
@@ -300,6 +322,7 @@ int main(void)
         T(test_validate_only_touches_nothing),
         T(test_store_failure_registers_nothing),
         T(test_open_failure_registers_nothing),
+        T(test_preallocate_is_a_boolean),
         T(test_uninterpreted_config_is_kept_as_given),
         T(test_config_count_without_entries_is_invalid_config),
         T(test_more_overrides_than_kept_is_invalid_config),

@@ -3,7 +3,9 @@
  * log_store port: the directory and its lock, topic create/load, partitions that append,
  * read and survive a close (and a torn tail at every byte, with its log line), a corrupt
  * batch in an older segment reported on read, stray files, rolling (a topic's segment.bytes
- * and segment.ms over the broker's defaults, kept across a reopen), the flush tick.
+ * and segment.ms over the broker's defaults, kept across a reopen), a topic's preallocate
+ * over log.preallocate (st_blocks of the active segment, kept across a reopen), the flush
+ * tick.
  * Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
@@ -11,6 +13,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -596,6 +599,118 @@ static void test_bad_persisted_override_fails_the_open(void **state)
     log_dir_close(d);
 }
 
+/* ---- a topic's preallocate over the broker's log.preallocate ---- */
+
+/* Bytes the file system holds for partition 0's first segment of `topic` (st_blocks
+ * counts 512-byte units). */
+static int64_t allocated_bytes(const fixture_t *f, const char *topic)
+{
+    char path[KL_PATH_MAX + 64];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s-0/00000000000000000000.log", f->cfg.log_dir, topic);
+    assert_int_equal(stat(path, &st), 0);
+    return (int64_t)st.st_blocks * 512;
+}
+
+/* Reserved ahead: at least one step (segment.bytes, 1 MiB here, is below
+ * PLOG_PREALLOCATE_STEP). Not reserved: the 4 KiB blocks of what was written, no more. */
+static void expect_reserved(const fixture_t *f, const char *topic, kl_partition_log_t *pl,
+                            bool reserved)
+{
+    int64_t size = pl->segments[pl->segment_count - 1]->size;
+    if (reserved)
+        assert_true(allocated_bytes(f, topic) >= f->cfg.segment_bytes);
+    else
+        assert_int_equal(allocated_bytes(f, topic), (size + 4095) / 4096 * 4096);
+}
+
+/* Does this file system reserve with fallocate(KEEP_SIZE)? Asked of a scratch file, not
+ * of the segment, so a segment that never asked cannot pass for one that was refused. */
+static bool fallocate_works(const fixture_t *f)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/probe", f->root);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    bool ok = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 4096) == 0;
+    close(fd);
+    unlink(path);
+    return ok;
+}
+
+/* Open `on` and `off`, append to both, check the reservation of each; twice, with a
+ * close and reopen between (as across a restart: the override is read back from
+ * __klamm_topics). Skipped where the file system refuses fallocate. */
+static void check_preallocate_per_topic(fixture_t *f, kl_log_dir_t *d, const char *on,
+                                        const char *off)
+{
+    if (!fallocate_works(f)) {
+        log_dir_close(d);
+        skip();
+    }
+    kl_log_store_t s = log_dir_store(d);
+    for (int round = 0; round < 2; round++) {
+        kl_partition_log_t *yes = open_partition(&s, on);
+        kl_partition_log_t *no = open_partition(&s, off);
+        assert_true(yes->cfg.preallocate);
+        assert_false(no->cfg.preallocate);
+        append_batches(&s, yes, 5, 100 + 10 * round);
+        append_batches(&s, no, 5, 100 + 10 * round);
+        expect_reserved(f, on, yes, true);
+        expect_reserved(f, off, no, false);
+        log_dir_close(d);
+        d = open_dir(f);
+        s = log_dir_store(d);
+    }
+    log_dir_close(d);
+}
+
+/* preallocate=false on a broker with log.preallocate=true (Klamm's default): that topic's
+ * active segment reserves nothing, before and after a reopen; the others still do. */
+static void test_topic_preallocate_false_overrides_the_broker(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.preallocate = true;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    create_topic(&s, "lean", "preallocate", "false");
+    create_topic(&s, "plain", NULL, NULL);
+    check_preallocate_per_topic(f, d, "plain", "lean");
+}
+
+/* preallocate=true (in any case, as CreateTopics accepts it) on a broker with
+ * log.preallocate=false: that topic reserves, the others do not. */
+static void test_topic_preallocate_true_overrides_the_broker(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.preallocate = false;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    create_topic(&s, "eager", "preallocate", "TRUE");
+    create_topic(&s, "plain", NULL, NULL);
+    check_preallocate_per_topic(f, d, "eager", "plain");
+}
+
+/* A hand-edited preallocate that is not a boolean stops the open, naming topic and key. */
+static void test_bad_persisted_preallocate_fails_the_open(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    char path[KL_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/__klamm_topics/odd.properties", f->cfg.log_dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("partitions=1\nconfig.preallocate=yes\n", fp);
+    fclose(fp);
+    void *log = NULL;
+    kl_partition_offsets_t offs;
+    assert_int_equal(s.partition_open(s.self, "odd", 0, &log, &offs), KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_true(log_says(f, "odd"));
+    assert_true(log_says(f, "preallocate=yes"));
+    log_dir_close(d);
+}
+
 static void test_retention_port_lists_and_deletes_segments(void **state)
 {
     fixture_t *f = *state;
@@ -657,6 +772,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_topic_segment_bytes_overrides_the_broker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_topic_segment_ms_overrides_the_broker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_persisted_override_fails_the_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topic_preallocate_false_overrides_the_broker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topic_preallocate_true_overrides_the_broker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_persisted_preallocate_fails_the_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_port_lists_and_deletes_segments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

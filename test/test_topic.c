@@ -1,9 +1,11 @@
 /*
  * test/test_topic.c — unit tests of domain/topic.c: Kafka's topic naming rule, the
- * CreateTopics partition/replication rules, and per-topic config overrides.
+ * CreateTopics partition/replication rules, per-topic config overrides, and the boolean
+ * rule for a topic config's value.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -182,6 +184,30 @@ static void test_config_lookup_without_topic_or_key_is_null(void **state)
     assert_int_equal(topic_meta_set_config(NULL, "retention.ms", "1"), KL_ERR_INVALID_CONFIG);
 }
 
+/* Kafka's BOOLEAN config type: "true" or "false" in any case; nothing else, not even a
+ * number or an empty string. A refused value leaves *out alone. */
+static void test_config_bool(void **state)
+{
+    (void)state;
+    bool v = false;
+    assert_int_equal(topic_config_bool("true", &v), KL_OK);
+    assert_true(v);
+    assert_int_equal(topic_config_bool("FALSE", &v), KL_OK);
+    assert_false(v);
+    assert_int_equal(topic_config_bool("True", &v), KL_OK);
+    assert_true(v);
+    assert_int_equal(topic_config_bool("fAlSe", &v), KL_OK);
+    assert_false(v);
+    static const char *const bad[] = { "", "1", "0", "yes", "no", "on", "t", "tru",
+                                       "truee", "false ", " true", "true\n", "falsE?" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = true;
+        assert_int_equal(topic_config_bool(bad[i], &v), KL_ERR_INVALID_CONFIG);
+        assert_true(v);
+    }
+    assert_int_equal(topic_config_bool(NULL, &v), KL_ERR_INVALID_CONFIG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_config_full_is_invalid_config),
         cmocka_unit_test(test_config_too_long_is_invalid_config),
         cmocka_unit_test(test_config_lookup_without_topic_or_key_is_null),
+        cmocka_unit_test(test_config_bool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,12 +10,12 @@
  * is released by the kernel when the process dies, so a kill -9 leaves no stale lock.
  *
  * Kafka's LogConfig rule for a partition's settings: a topic's override (segment.bytes,
- * segment.ms) wins over the broker's default (log.segment.bytes, log.roll.ms). The
- * overrides live in the topic's .properties file, so partition_open reads that file
- * (topic_store_load) rather than keeping a second copy in memory that could disagree:
- * partitions are opened only at startup and by CreateTopics, and the read is one small
- * file. A partition of a topic without a file (a test's, or one opened by hand) gets the
- * broker's defaults.
+ * segment.ms, preallocate) wins over the broker's default (log.segment.bytes,
+ * log.roll.ms, log.preallocate). The overrides live in the topic's .properties file, so
+ * partition_open reads that file (topic_store_load) rather than keeping a second copy in
+ * memory that could disagree: partitions are opened only at startup and by
+ * CreateTopics, and the read is one small file. A partition of a topic without a file
+ * (a test's, or one opened by hand) gets the broker's defaults.
  */
 #include "infrastructure/storage/log_dir.h"
 
@@ -221,8 +221,23 @@ static kl_err_t log_dir_override(const kl_log_dir_t *d, const kl_topic_meta_t *m
     return KL_OK;
 }
 
+/* A persisted boolean override into *out (Kafka's BOOLEAN: true/false in any case, the
+ * rule CreateTopics checked it with); left alone when the topic has none. A bad one was
+ * edited by hand: refused, and named. */
+static kl_err_t log_dir_override_bool(const kl_log_dir_t *d, const kl_topic_meta_t *meta,
+                                      const char *key, bool *out)
+{
+    const char *v = topic_meta_config(meta, key);
+    if (v == NULL || topic_config_bool(v, out) == KL_OK)
+        return KL_OK;
+    KL_LOG_ERR(d->log, LD_MOD, "topic %s: config %s=%s in " KL_TOPIC_STORE_DIR
+               "/%s.properties is not true or false", meta->name, key, v, meta->name);
+    return KL_ERR_KAFKA_STORAGE_ERROR;
+}
+
 /* The partition log's settings: the broker's defaults, then the topic's overrides (bounds
- * as CreateTopics checks them: segment.bytes an INT atLeast(14), segment.ms atLeast(1)). */
+ * as CreateTopics checks them: segment.bytes an INT atLeast(14), segment.ms atLeast(1),
+ * preallocate a BOOLEAN). */
 static kl_err_t log_dir_plog_config(const kl_log_dir_t *d, const char *topic,
                                     kl_plog_config_t *pc)
 {
@@ -243,6 +258,8 @@ static kl_err_t log_dir_plog_config(const kl_log_dir_t *d, const char *topic,
     err = log_dir_override(d, &meta, "segment.bytes", 14, INT32_MAX, &pc->segment_bytes);
     if (err == KL_OK)
         err = log_dir_override(d, &meta, "segment.ms", 1, INT64_MAX, &pc->segment_ms);
+    if (err == KL_OK)
+        err = log_dir_override_bool(d, &meta, "preallocate", &pc->preallocate);
     return err;
 }
 

@@ -33,7 +33,8 @@ typedef struct kl_storage_config {
     int64_t flush_interval_messages;      /* log.flush.interval.messages: fsync after N (default: never) */
     int64_t flush_interval_ms;            /* log.flush.interval.ms: fsync after T ms (default: never) */
     bool preallocate;                     /* log.preallocate: reserve the active segment's
-                                             blocks ahead of its end (partition_log.h) */
+                                             blocks ahead of its end (partition_log.h);
+                                             a topic's preallocate overrides it */
 } kl_storage_config_t;
 
 typedef struct kl_log_dir kl_log_dir_t;

@@ -16,7 +16,7 @@ import time
 import unittest
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import InvalidTopicError, TopicAlreadyExistsError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -25,6 +25,8 @@ from klamm_broker import start_broker  # noqa: E402
 
 MiB = 1024 * 1024
 CONSUME_TIMEOUT_S = 60  # reading back one topic, at most
+PREALLOCATE_STEP = 64 * MiB  # PLOG_PREALLOCATE_STEP: what log.preallocate reserves at a time
+TOPIC_CONFIG, STATIC_BROKER_CONFIG = 1, 4  # DescribeConfigs' config_source ids
 
 # A record as the test sends it; partition None lets the producer hash the key.
 Record = collections.namedtuple("Record", "key value headers partition")
@@ -35,6 +37,22 @@ Record = collections.namedtuple("Record", "key value headers partition")
 def create_topic(admin, name, partitions):
     admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)],
                         timeout_ms=10000)
+
+
+def topic_config(admin, topic, name):
+    """(value, config_source) of one config of topic, from DescribeConfigs."""
+    [response] = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic, {name: None})])
+    [(error_code, _message, _type, _name, entries)] = response.resources
+    assert error_code == 0, "DescribeConfigs %s: error %d" % (topic, error_code)
+    [entry] = [e for e in entries if e[0] == name]
+    return entry[1], entry[3]
+
+
+def allocated_bytes(broker, topic):
+    """What the file system holds for partition 0's first segment (st_blocks: 512-byte units)
+    and the segment's size."""
+    st = os.stat(os.path.join(broker.log_dirs, "%s-0" % topic, "%020d.log" % 0))
+    return st.st_blocks * 512, st.st_size
 
 
 def keyed_records(count, partitions=3):
@@ -294,6 +312,34 @@ class RestartTest(KafkaTestCase):
 
     def test_records_survive_crash_restart_sigkill(self):
         self.check_survives_restart(signal.SIGKILL)
+
+    def check_preallocate(self, admin):
+        """'lean' (preallocate=false) reserves nothing past its records and DescribeConfigs
+        shows its override; 'plain' follows log.preallocate, Klamm's true."""
+        self.assertEqual(topic_config(admin, "lean", "preallocate"), ("false", TOPIC_CONFIG))
+        self.assertEqual(topic_config(admin, "plain", "preallocate"), ("true", STATIC_BROKER_CONFIG))
+        for topic in ("lean", "plain"):
+            produce(self.broker.bootstrap, topic, [Record(b"k", b"v" * 100, [], 0)])
+        held, size = allocated_bytes(self.broker, "lean")
+        self.assertEqual(held, (size + 4095) // 4096 * 4096, "lean: only the blocks of its records")
+        held, size = allocated_bytes(self.broker, "plain")
+        if held < PREALLOCATE_STEP:
+            self.skipTest("this file system does not reserve with fallocate")
+
+    def test_topic_preallocate_override_survives_crash_restart(self):
+        admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap, request_timeout_ms=15000)
+        try:
+            admin.create_topics([NewTopic("lean", 1, 1, topic_configs={"preallocate": "false"}),
+                                 NewTopic("plain", 1, 1)], timeout_ms=10000)
+            self.check_preallocate(admin)
+        finally:
+            admin.close()
+        self.broker.restart(signal.SIGKILL)
+        admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap, request_timeout_ms=15000)
+        try:
+            self.check_preallocate(admin)
+        finally:
+            admin.close()
 
 
 # ---- runner: prints the broker log of failed tests and a countable summary ----------------
