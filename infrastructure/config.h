@@ -5,9 +5,11 @@
  *
  * Supported properties (Kafka's names; anything else is an error, so a typo never
  * silently falls back to a default):
- *   listeners                    PLAINTEXT://host:port (one listener; empty host = all
- *                                interfaces; port 0 = any free port)
- *   advertised.listeners         PLAINTEXT://host:port; unset = follow `listeners`
+ *   listeners                    PLAINTEXT://host:port or PLAINTEXT://[v6addr]:port (one
+ *                                listener; empty host = all IPv4 interfaces; [::] = all,
+ *                                both families; port 0 = any free port)
+ *   advertised.listeners         the same forms; unset = follow `listeners`. A bracketed
+ *                                host is kept (and advertised) without its brackets.
  *   log.dirs (alias log.dir)     one directory; log.dirs wins over log.dir, as in Kafka
  *   num.partitions, default.replication.factor, auto.create.topics.enable,
  *   message.max.bytes, socket.request.max.bytes, max.connections, log.segment.bytes,
@@ -39,7 +41,7 @@
 #define KL_CONFIG_USAGE_PREFIX "usage:"
 
 typedef struct kl_config {
-    char listener_host[KL_HOST_MAX + 1];  /* listeners=PLAINTEXT://host:port */
+    char listener_host[KL_HOST_MAX + 1];  /* listeners=PLAINTEXT://host:port ("::1" for [::1]) */
     int32_t listener_port;
     int32_t socket_request_max_bytes;     /* socket.request.max.bytes: larger frame → close */
     int32_t max_connections;              /* max.connections */
