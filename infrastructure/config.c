@@ -534,6 +534,13 @@ static const struct config_property {
     { "klamm.trace", config_h_trace },
 };
 
+#define KL_CONFIG_PROPERTIES (sizeof config_properties / sizeof config_properties[0])
+
+const char *config_property_name(size_t i)
+{
+    return i < KL_CONFIG_PROPERTIES ? config_properties[i].key : NULL;
+}
+
 void config_defaults(kl_config_t *c)
 {
     memset(c, 0, sizeof *c);
@@ -590,7 +597,7 @@ kl_err_t config_set(kl_config_t *c, const char *key, const char *value,
                     char *errbuf, size_t errlen)
 {
     char v[KL_CONFIG_VALUE_BUF];
-    for (size_t i = 0; i < sizeof config_properties / sizeof config_properties[0]; i++) {
+    for (size_t i = 0; i < KL_CONFIG_PROPERTIES; i++) {
         if (strcmp(key, config_properties[i].key) != 0)
             continue;
         if (config_trim_value(key, value, v, sizeof v, errbuf, errlen) != KL_OK)
@@ -680,18 +687,44 @@ bool config_is_usage(const char *errbuf)
            strncmp(errbuf, KL_CONFIG_USAGE_PREFIX, strlen(KL_CONFIG_USAGE_PREFIX)) == 0;
 }
 
+/* Append to buf[len] at *pos what fits (a cut text is what test_config.c guards
+ * against: KL_CONFIG_ERRBUF_SIZE holds the whole of it). */
+static void config_append(char *buf, size_t len, size_t *pos, const char *s)
+{
+    int n = snprintf(buf + *pos, len - *pos, "%s", s);
+    size_t room = len - *pos - 1;
+    *pos += (size_t)n < room ? (size_t)n : room;
+}
+
+/* The property names, straight from config_properties (so --help cannot fall behind
+ * it), a few to a line of at most KL_CONFIG_HELP_WIDTH columns. */
+#define KL_CONFIG_HELP_WIDTH 78
+
+static void config_usage_names(char *buf, size_t len, size_t *pos)
+{
+    size_t col = 0;
+    for (size_t i = 0; i < KL_CONFIG_PROPERTIES; i++) {
+        const char *key = config_properties[i].key;
+        bool wrap = col == 0 || col + 1 + strlen(key) > KL_CONFIG_HELP_WIDTH;
+        config_append(buf, len, pos, wrap ? "\n  " : " ");
+        config_append(buf, len, pos, key);
+        col = (wrap ? 2 : col + 1) + strlen(key);
+    }
+}
+
 static kl_err_t config_usage(char *errbuf, size_t errlen)
 {
-    /* Kept under 512 bytes with its NUL: src/main.c passes a 512-byte errbuf. */
-    return config_fail(errbuf, errlen, "%s",
-        KL_CONFIG_USAGE_PREFIX " klamm [server.properties] [--override key=value]...\n"
-        "Kafka names; --override applies after the file:\n"
-        "  listeners advertised.listeners (PLAINTEXT://host:port) log.dirs\n"
-        "  num.partitions default.replication.factor auto.create.topics.enable\n"
-        "  message.max.bytes socket.request.max.bytes max.connections\n"
-        "  log.segment.bytes log.index.interval.bytes log.flush.interval.messages\n"
-        "  log.flush.interval.ms node.id klamm.log.level (error|warn|info|debug)\n"
-        "Default: PLAINTEXT://127.0.0.1:9092, log.dirs=./data");
+    size_t pos = 0;
+    if (errbuf == NULL || errlen == 0)
+        return KL_ERR_INVALID_CONFIG;
+    errbuf[0] = '\0';
+    config_append(errbuf, errlen, &pos, KL_CONFIG_USAGE_PREFIX
+        " klamm [server.properties] [--override key=value]... [--trace] [--help|-h]\n"
+        "--override applies after the file. Properties, Kafka's names:");
+    config_usage_names(errbuf, errlen, &pos);
+    config_append(errbuf, errlen, &pos, "\nDefault: PLAINTEXT://127.0.0.1:9092, "
+                  "log.dirs=./data; see docs/configuration.md");
+    return KL_ERR_INVALID_CONFIG;
 }
 
 /* Split "key=value" into key (copied to keybuf) and a pointer to the value. */

@@ -35,7 +35,8 @@
 #include "domain/error.h"
 #include "infrastructure/storage/log_dir.h"
 
-/* A comfortable errbuf size for any message; the usage text fits in 512 bytes. */
+/* The errbuf size to use: any message fits, and so does the --help text, every property
+ * name included (test_config.c:test_args_help checks it arrives whole). */
 #define KL_CONFIG_ERRBUF_SIZE 1024
 /* config_parse_args puts this in front of the usage text it returns for --help/-h. */
 #define KL_CONFIG_USAGE_PREFIX "usage:"
@@ -89,6 +90,10 @@ kl_err_t config_finalize(kl_config_t *c, char *errbuf, size_t errlen);
  * defaults to the listener when unset. --help/-h: KL_ERR_INVALID_CONFIG with errbuf
  * holding the usage text, which starts with KL_CONFIG_USAGE_PREFIX (see config_is_usage). */
 kl_err_t config_parse_args(kl_config_t *c, int argc, char **argv, char *errbuf, size_t errlen);
+
+/* The i-th property name config_set accepts, in its table's order; NULL past the last.
+ * --help lists them all from the same table, so the list cannot drift from it. */
+const char *config_property_name(size_t i);
 
 /* True when errbuf holds the --help text rather than an error (main exits 0 then). */
 bool config_is_usage(const char *errbuf);

@@ -125,11 +125,11 @@ static void main_install_signals(void)
 
 static int main_load_config(klamm_app_t *app, int argc, char **argv)
 {
-    char err[512] = "";
+    char err[KL_CONFIG_ERRBUF_SIZE] = "";     /* holds --help's whole text too */
     config_defaults(&app->config);
     if (config_parse_args(&app->config, argc, argv, err, sizeof err) != KL_OK) {
         fprintf(stderr, "%s\n", err);
-        return strncmp(err, "usage:", 6) == 0 ? 0 : 2;
+        return config_is_usage(err) ? 0 : 2;
     }
     app->log.out = stderr;
     app->log.level = (kl_log_level_t)app->config.log_level;

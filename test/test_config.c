@@ -588,14 +588,72 @@ static void test_args_help(void **state)
     assert_true(config_is_usage(f->err));
     assert_int_equal(strncmp(f->err, "usage:", 6), 0);
     assert_non_null(strstr(f->err, "--override key=value"));
-    assert_non_null(strstr(f->err, "listeners"));
-    assert_true(strlen(f->err) < 512);                  /* fits main's 512-byte errbuf */
+    assert_non_null(strstr(f->err, "docs/configuration.md"));
+    /* The text comes back in errbuf, and src/main.c's errbuf is KL_CONFIG_ERRBUF_SIZE
+     * bytes, like ours: a text that did not fit would be cut off silently, losing the
+     * last names and the defaults line. So: the last line is there, whole. Should the
+     * table outgrow the buffer, raise KL_CONFIG_ERRBUF_SIZE (main follows it). */
+    const char *last = strrchr(f->err, '\n');
+    assert_non_null(last);
+    assert_string_equal(last + 1, "Default: PLAINTEXT://127.0.0.1:9092, log.dirs=./data; "
+                                  "see docs/configuration.md");
+    assert_true(strlen(f->err) < KL_CONFIG_ERRBUF_SIZE - 1);
 
     char *short_help[] = { "klamm", "-h", NULL };
     assert_int_equal(parse_args(f, 2, short_help), KL_ERR_INVALID_CONFIG);
     assert_true(config_is_usage(f->err));
     assert_false(config_is_usage("unknown property 'x'"));
     assert_false(config_is_usage(NULL));
+}
+
+/* Is `name` one of the space-separated words of the property lines of the --help text
+ * (the lines starting with two blanks)? Counts the words in *words. */
+static bool help_lists(const char *help, const char *name, size_t *words)
+{
+    bool found = false;
+    *words = 0;
+    for (const char *line = help; line != NULL; line = strchr(line, '\n')) {
+        line += line[0] == '\n';
+        if (strncmp(line, "  ", 2) != 0)
+            continue;
+        size_t end = strcspn(line, "\n");
+        for (size_t i = 2; i < end;) {
+            size_t n = strcspn(line + i, " \n");
+            (*words)++;
+            if (strlen(name) == n && strncmp(line + i, name, n) == 0)
+                found = true;
+            i += n + 1;
+        }
+    }
+    return found;
+}
+
+/* --help lists exactly the names of the property table, so that it cannot fall behind
+ * it again (it once lacked the log.retention.*, log.roll.* and other names), on lines
+ * no wider than a terminal. config_property_name reads the table config_set uses. */
+static void test_help_lists_every_property(void **state)
+{
+    fixture_t *f = *state;
+    char *help[] = { "klamm", "--help", NULL };
+    assert_int_equal(parse_args(f, 2, help), KL_ERR_INVALID_CONFIG);
+    char text[KL_CONFIG_ERRBUF_SIZE];
+    snprintf(text, sizeof text, "%s", f->err);
+    size_t n = 0, words = 0;
+    for (const char *name; (name = config_property_name(n)) != NULL; n++) {
+        if (!help_lists(text, name, &words))
+            fail_msg("--help does not list '%s':\n%s", name, text);
+        assert_int_not_equal(set(f, name, ""), KL_OK);         /* "" is no valid value... */
+        assert_null(strstr(f->err, "unknown property"));     /* ...but the name is known */
+    }
+    assert_int_equal(words, n);                               /* and nothing else */
+    static const char *const once_missing[] = { "log.dir", "broker.id", "log.preallocate",
+        "log.retention.ms", "log.retention.minutes", "log.retention.hours",
+        "log.retention.bytes", "log.retention.check.interval.ms", "log.roll.ms",
+        "log.roll.hours", "klamm.trace" };
+    for (size_t i = 0; i < sizeof once_missing / sizeof once_missing[0]; i++)
+        assert_true(help_lists(text, once_missing[i], &words));
+    for (const char *line = text; line != NULL; line = strchr(line + 1, '\n'))
+        assert_true(strcspn(line + (line[0] == '\n'), "\n") <= 80);
 }
 
 /* ---- retention ---------------------------------------------------------------------- */
@@ -734,6 +792,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_args_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_args_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_help_lists_every_property, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_hours_and_minutes_scale_to_ms,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_precedence_ignores_order, setup, teardown),
