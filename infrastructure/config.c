@@ -1,7 +1,8 @@
 /*
  * infrastructure/config.c — server.properties and --override parsing, Kafka's names.
  * Layer: infrastructure. May touch: application/broker.h, infrastructure/logging.h,
- * infrastructure/storage/log_dir.h, <stdio.h> (reading the file), <unistd.h> (hostname).
+ * infrastructure/storage/log_dir.h, <stdio.h> (reading the file), <unistd.h> (hostname),
+ * <arpa/inet.h> (inet_pton: is a bracketed host an IPv6 address, is it ::).
  *
  * One handler per property, found through a const table, so stepping through
  * config_set in gdb lands in a function a few lines long. Ranges follow Kafka's
@@ -18,6 +19,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "infrastructure/logging.h"
 
@@ -127,32 +130,66 @@ static bool config_host_ok(const char *h)
     return true;
 }
 
-/* "host:port", "[v6addr]:port" or ":port" (Kafka's EndPoint syntax). */
+/* An IPv6 literal, optionally with a zone ("fe80::1%eth0"): getaddrinfo takes the zone,
+ * inet_pton does not, so only the address before '%' is checked. */
+static bool config_is_ipv6(const char *h)
+{
+    char addr[INET6_ADDRSTRLEN];
+    struct in6_addr a;
+    size_t n = strcspn(h, "%");
+    if (n == 0 || n >= sizeof addr)
+        return false;
+    memcpy(addr, h, n);
+    addr[n] = '\0';
+    return inet_pton(AF_INET6, addr, &a) == 1;
+}
+
+/* "[v6addr]:port": the host between the brackets, *colon at the ':' before the port. */
+static kl_err_t config_split_bracketed(const char *key, const char *s, const char **host,
+                                       size_t *host_len, const char **colon,
+                                       char *errbuf, size_t errlen)
+{
+    const char *close = strchr(s, ']');
+    if (close == NULL)
+        return config_fail(errbuf, errlen, "%s: missing ']' after the IPv6 address in '%s' "
+                           "(expected PLAINTEXT://[address]:port)", key, s);
+    if (close == s + 1)
+        return config_fail(errbuf, errlen, "%s: empty IPv6 address in '%s'", key, s);
+    if (close[1] != ':')
+        return config_fail(errbuf, errlen, "%s: expected ':port' after ']' in '%s'", key, s);
+    *host = s + 1;
+    *host_len = (size_t)(close - *host);
+    *colon = close + 1;
+    return KL_OK;
+}
+
+/* "host:port", "[v6addr]:port" or ":port" (Kafka's EndPoint syntax). Kafka's pattern
+ * makes the brackets optional, so "::1:9092" is host ::1, port 9092 (the last ':'). A
+ * host with a ':' can only be an IPv6 address, and must be a well-formed one. */
 static kl_err_t config_parse_hostport(const char *key, const char *s, config_endpoint_t *ep,
                                       char *errbuf, size_t errlen)
 {
-    const char *host = s, *colon;
-    size_t host_len;
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (close == NULL || close[1] != ':')
-            goto bad;
-        host = s + 1;
-        host_len = (size_t)(close - host);
-        colon = close + 1;
+    const char *host = s, *colon = NULL;
+    size_t host_len = 0;
+    bool bracketed = s[0] == '[';
+    if (bracketed) {
+        if (config_split_bracketed(key, s, &host, &host_len, &colon, errbuf, errlen) != KL_OK)
+            return KL_ERR_INVALID_CONFIG;
     } else {
         colon = strrchr(s, ':');
         if (colon == NULL)
-            goto bad;
+            return config_fail(errbuf, errlen, "%s: expected PLAINTEXT://host:port, got '%s'",
+                               key, s);
         host_len = (size_t)(colon - s);
     }
     if (config_copy(key, ep->host, sizeof ep->host, host, host_len, errbuf, errlen) != KL_OK)
         return KL_ERR_INVALID_CONFIG;
     if (!config_host_ok(ep->host))
         return config_fail(errbuf, errlen, "%s: invalid host '%s'", key, ep->host);
+    if ((bracketed || strchr(ep->host, ':') != NULL) && !config_is_ipv6(ep->host))
+        return config_fail(errbuf, errlen, "%s: '%s' is not an IPv6 address (in '%s')",
+                           key, ep->host, s);
     return config_parse_i32(key, colon + 1, 0, 65535, &ep->port, errbuf, errlen);
-bad:
-    return config_fail(errbuf, errlen, "%s: expected PLAINTEXT://host:port, got '%s'", key, s);
 }
 
 static kl_err_t config_parse_listener(const char *key, const char *v, config_endpoint_t *ep,
@@ -502,6 +539,13 @@ static const struct config_property {
     { "klamm.trace", config_h_trace },
 };
 
+#define KL_CONFIG_PROPERTIES (sizeof config_properties / sizeof config_properties[0])
+
+const char *config_property_name(size_t i)
+{
+    return i < KL_CONFIG_PROPERTIES ? config_properties[i].key : NULL;
+}
+
 void config_defaults(kl_config_t *c)
 {
     memset(c, 0, sizeof *c);
@@ -559,7 +603,7 @@ kl_err_t config_set(kl_config_t *c, const char *key, const char *value,
                     char *errbuf, size_t errlen)
 {
     char v[KL_CONFIG_VALUE_BUF];
-    for (size_t i = 0; i < sizeof config_properties / sizeof config_properties[0]; i++) {
+    for (size_t i = 0; i < KL_CONFIG_PROPERTIES; i++) {
         if (strcmp(key, config_properties[i].key) != 0)
             continue;
         if (config_trim_value(key, value, v, sizeof v, errbuf, errlen) != KL_OK)
@@ -622,12 +666,21 @@ out:
 
 /* ---- cross-checks and the command line ------------------------------------------------ */
 
+/* 0.0.0.0, or :: in any spelling (::0, 0:0:0:0:0:0:0:0). */
+static bool config_is_unspecified(const char *h)
+{
+    struct in6_addr a;
+    return strcmp(h, "0.0.0.0") == 0 ||
+           (inet_pton(AF_INET6, h, &a) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a));
+}
+
 kl_err_t config_finalize(kl_config_t *c, char *errbuf, size_t errlen)
 {
     const char *h = c->broker.advertised_host;
     /* Kafka: "advertised.listeners cannot use the nonroutable meta-address 0.0.0.0".
-     * A client told to connect to 0.0.0.0 would connect to itself. */
-    if (strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0)
+     * A client told to connect to 0.0.0.0 would connect to itself; the same goes for
+     * IPv6's unspecified address ::, which Kafka's check does not spell out. */
+    if (config_is_unspecified(h))
         return config_fail(errbuf, errlen, "advertised.listeners: cannot advertise the "
                            "non-routable address %s; set advertised.listeners to a host "
                            "clients can reach", h);
@@ -640,18 +693,44 @@ bool config_is_usage(const char *errbuf)
            strncmp(errbuf, KL_CONFIG_USAGE_PREFIX, strlen(KL_CONFIG_USAGE_PREFIX)) == 0;
 }
 
+/* Append to buf[len] at *pos what fits (a cut text is what test_config.c guards
+ * against: KL_CONFIG_ERRBUF_SIZE holds the whole of it). */
+static void config_append(char *buf, size_t len, size_t *pos, const char *s)
+{
+    int n = snprintf(buf + *pos, len - *pos, "%s", s);
+    size_t room = len - *pos - 1;
+    *pos += (size_t)n < room ? (size_t)n : room;
+}
+
+/* The property names, straight from config_properties (so --help cannot fall behind
+ * it), a few to a line of at most KL_CONFIG_HELP_WIDTH columns. */
+#define KL_CONFIG_HELP_WIDTH 78
+
+static void config_usage_names(char *buf, size_t len, size_t *pos)
+{
+    size_t col = 0;
+    for (size_t i = 0; i < KL_CONFIG_PROPERTIES; i++) {
+        const char *key = config_properties[i].key;
+        bool wrap = col == 0 || col + 1 + strlen(key) > KL_CONFIG_HELP_WIDTH;
+        config_append(buf, len, pos, wrap ? "\n  " : " ");
+        config_append(buf, len, pos, key);
+        col = (wrap ? 2 : col + 1) + strlen(key);
+    }
+}
+
 static kl_err_t config_usage(char *errbuf, size_t errlen)
 {
-    /* Kept under 512 bytes with its NUL: src/main.c passes a 512-byte errbuf. */
-    return config_fail(errbuf, errlen, "%s",
-        KL_CONFIG_USAGE_PREFIX " klamm [server.properties] [--override key=value]...\n"
-        "Kafka names; --override applies after the file:\n"
-        "  listeners advertised.listeners (PLAINTEXT://host:port) log.dirs\n"
-        "  num.partitions default.replication.factor auto.create.topics.enable\n"
-        "  message.max.bytes socket.request.max.bytes max.connections\n"
-        "  log.segment.bytes log.index.interval.bytes log.flush.interval.messages\n"
-        "  log.flush.interval.ms node.id klamm.log.level (error|warn|info|debug)\n"
-        "Default: PLAINTEXT://127.0.0.1:9092, log.dirs=./data");
+    size_t pos = 0;
+    if (errbuf == NULL || errlen == 0)
+        return KL_ERR_INVALID_CONFIG;
+    errbuf[0] = '\0';
+    config_append(errbuf, errlen, &pos, KL_CONFIG_USAGE_PREFIX
+        " klamm [server.properties] [--override key=value]... [--trace] [--help|-h]\n"
+        "--override applies after the file. Properties, Kafka's names:");
+    config_usage_names(errbuf, errlen, &pos);
+    config_append(errbuf, errlen, &pos, "\nDefault: PLAINTEXT://127.0.0.1:9092, "
+                  "log.dirs=./data; see docs/configuration.md");
+    return KL_ERR_INVALID_CONFIG;
 }
 
 /* Split "key=value" into key (copied to keybuf) and a pointer to the value. */

@@ -5,9 +5,11 @@
  *
  * Supported properties (Kafka's names; anything else is an error, so a typo never
  * silently falls back to a default):
- *   listeners                    PLAINTEXT://host:port (one listener; empty host = all
- *                                interfaces; port 0 = any free port)
- *   advertised.listeners         PLAINTEXT://host:port; unset = follow `listeners`
+ *   listeners                    PLAINTEXT://host:port or PLAINTEXT://[v6addr]:port (one
+ *                                listener; empty host = all IPv4 interfaces; [::] = all,
+ *                                both families; port 0 = any free port)
+ *   advertised.listeners         the same forms; unset = follow `listeners`. A bracketed
+ *                                host is kept (and advertised) without its brackets.
  *   log.dirs (alias log.dir)     one directory; log.dirs wins over log.dir, as in Kafka
  *   num.partitions, default.replication.factor, auto.create.topics.enable,
  *   message.max.bytes, socket.request.max.bytes, max.connections, log.segment.bytes,
@@ -34,13 +36,14 @@
 #include "domain/error.h"
 #include "infrastructure/storage/log_dir.h"
 
-/* A comfortable errbuf size for any message; the usage text fits in 512 bytes. */
+/* The errbuf size to use: any message fits, and so does the --help text, every property
+ * name included (test_config.c:test_args_help checks it arrives whole). */
 #define KL_CONFIG_ERRBUF_SIZE 1024
 /* config_parse_args puts this in front of the usage text it returns for --help/-h. */
 #define KL_CONFIG_USAGE_PREFIX "usage:"
 
 typedef struct kl_config {
-    char listener_host[KL_HOST_MAX + 1];  /* listeners=PLAINTEXT://host:port */
+    char listener_host[KL_HOST_MAX + 1];  /* listeners=PLAINTEXT://host:port ("::1" for [::1]) */
     int32_t listener_port;
     int32_t socket_request_max_bytes;     /* socket.request.max.bytes: larger frame → close */
     int32_t max_connections;              /* max.connections */
@@ -88,6 +91,10 @@ kl_err_t config_finalize(kl_config_t *c, char *errbuf, size_t errlen);
  * defaults to the listener when unset. --help/-h: KL_ERR_INVALID_CONFIG with errbuf
  * holding the usage text, which starts with KL_CONFIG_USAGE_PREFIX (see config_is_usage). */
 kl_err_t config_parse_args(kl_config_t *c, int argc, char **argv, char *errbuf, size_t errlen);
+
+/* The i-th property name config_set accepts, in its table's order; NULL past the last.
+ * --help lists them all from the same table, so the list cannot drift from it. */
+const char *config_property_name(size_t i);
 
 /* True when errbuf holds the --help text rather than an error (main exits 0 then). */
 bool config_is_usage(const char *errbuf);

@@ -11,6 +11,7 @@
  * see a half-recovered log.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,11 +125,11 @@ static void main_install_signals(void)
 
 static int main_load_config(klamm_app_t *app, int argc, char **argv)
 {
-    char err[512] = "";
+    char err[KL_CONFIG_ERRBUF_SIZE] = "";     /* holds --help's whole text too */
     config_defaults(&app->config);
     if (config_parse_args(&app->config, argc, argv, err, sizeof err) != KL_OK) {
         fprintf(stderr, "%s\n", err);
-        return strncmp(err, "usage:", 6) == 0 ? 0 : 2;
+        return config_is_usage(err) ? 0 : 2;
     }
     app->log.out = stderr;
     app->log.level = (kl_log_level_t)app->config.log_level;
@@ -186,9 +187,11 @@ int main(int argc, char **argv)
         goto out_coord;
 
     main_install_signals();
-    KL_LOG_INF(&app.log, "main", "Klamm node %d ready: PLAINTEXT://%s:%d, log.dirs=%s",
-               app.config.broker.node_id, app.config.listener_host, server_port(server),
-               app.config.storage.log_dir);
+    /* An IPv6 host goes back into brackets, the form `listeners` takes. */
+    bool v6 = strchr(app.config.listener_host, ':') != NULL;
+    KL_LOG_INF(&app.log, "main", "Klamm node %d ready: PLAINTEXT://%s%s%s:%d, log.dirs=%s",
+               app.config.broker.node_id, v6 ? "[" : "", app.config.listener_host,
+               v6 ? "]" : "", server_port(server), app.config.storage.log_dir);
     rc = server_run(server, &main_stop_requested) == KL_OK ? 0 : 1;
     KL_LOG_INF(&app.log, "main", "shutting down");
     server_close(server);

@@ -181,12 +181,110 @@ static void test_listeners_rejected(void **state)
     expect_rejected(f, "listeners", "PLAINTEXT://host:port", "not an integer");
     expect_rejected(f, "listeners", "PLAINTEXT://host:", "not an integer");
     expect_rejected(f, "listeners", "PLAINTEXT://ho st:9092", "invalid host");
-    expect_rejected(f, "listeners", "PLAINTEXT://[::1:9092", "expected PLAINTEXT://host:port");
     expect_rejected(f, "advertised.listeners", "SSL://host:9093", "advertised.listeners");
     /* nothing was changed by the failures */
     assert_string_equal(f->cfg.listener_host, "127.0.0.1");
     assert_int_equal(f->cfg.listener_port, 9092);
     assert_false(f->cfg.advertised_set);
+}
+
+/* ---- IPv6 listeners ------------------------------------------------------------------ */
+
+/* Kafka's form: the address in brackets; the host kept (and advertised in Metadata)
+ * without them, since Metadata's host field is a plain host and clients add them back. */
+static void test_listeners_ipv6_in_brackets(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(set(f, "listeners", "PLAINTEXT://[::1]:9092"), KL_OK);
+    assert_string_equal(f->cfg.listener_host, "::1");
+    assert_int_equal(f->cfg.listener_port, 9092);
+    assert_string_equal(f->cfg.broker.advertised_host, "::1");
+    assert_int_equal(f->cfg.broker.advertised_port, 9092);
+    assert_int_equal(config_finalize(&f->cfg, f->err, sizeof f->err), KL_OK);
+    assert_int_equal(set(f, "listeners", "PLAINTEXT://[fd00::2]:0"), KL_OK);
+    assert_string_equal(f->cfg.listener_host, "fd00::2");
+    assert_int_equal(f->cfg.listener_port, 0);
+    assert_int_equal(set(f, "listeners", "PLAINTEXT://[fe80::1%eth0]:9092"), KL_OK);
+    assert_string_equal(f->cfg.listener_host, "fe80::1%eth0");          /* a zone id */
+    assert_int_equal(set(f, "listeners", "PLAINTEXT://[::ffff:127.0.0.1]:9092"), KL_OK);
+    assert_string_equal(f->cfg.listener_host, "::ffff:127.0.0.1");
+    /* Kafka's EndPoint pattern makes the brackets optional: the last ':' ends the host */
+    assert_int_equal(set(f, "listeners", "PLAINTEXT://::1:9093"), KL_OK);
+    assert_string_equal(f->cfg.listener_host, "::1");
+    assert_int_equal(f->cfg.listener_port, 9093);
+}
+
+static void test_advertised_listeners_ipv6(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(set(f, "listeners", "PLAINTEXT://[::]:9092"), KL_OK);
+    assert_string_equal(f->cfg.listener_host, "::");
+    assert_int_equal(set(f, "advertised.listeners", "PLAINTEXT://[2001:db8::7]:29092"), KL_OK);
+    assert_string_equal(f->cfg.broker.advertised_host, "2001:db8::7");
+    assert_int_equal(f->cfg.broker.advertised_port, 29092);
+    assert_int_equal(config_finalize(&f->cfg, f->err, sizeof f->err), KL_OK);
+}
+
+/* Kafka refuses to advertise the meta-address 0.0.0.0; its IPv6 twin :: is just as
+ * unreachable, in every spelling. Unset advertised.listeners follows listeners, so a
+ * listener on [::] alone is refused, as one on 0.0.0.0 is. */
+static void test_ipv6_wildcard_cannot_be_advertised(void **state)
+{
+    fixture_t *f = *state;
+    static const char *const any[] = { "PLAINTEXT://[::]:9092", "PLAINTEXT://[::0]:9092",
+                                       "PLAINTEXT://[0:0:0:0:0:0:0:0]:9092" };
+    for (size_t i = 0; i < sizeof any / sizeof any[0]; i++) {
+        config_defaults(&f->cfg);
+        assert_int_equal(set(f, "listeners", any[i]), KL_OK);
+        assert_int_equal(config_finalize(&f->cfg, f->err, sizeof f->err),
+                         KL_ERR_INVALID_CONFIG);
+        if (strstr(f->err, "non-routable") == NULL)
+            fail_msg("%s: message '%s' lacks 'non-routable'", any[i], f->err);
+        config_defaults(&f->cfg);
+        assert_int_equal(set(f, "advertised.listeners", any[i]), KL_OK);
+        assert_int_equal(config_finalize(&f->cfg, f->err, sizeof f->err),
+                         KL_ERR_INVALID_CONFIG);
+        assert_non_null(strstr(f->err, "advertised.listeners"));
+    }
+}
+
+static void test_listeners_ipv6_rejected(void **state)
+{
+    fixture_t *f = *state;
+    expect_rejected(f, "listeners", "PLAINTEXT://[::1:9092", "missing ']'");
+    expect_rejected(f, "listeners", "PLAINTEXT://[::1", "missing ']'");
+    expect_rejected(f, "listeners", "PLAINTEXT://[]:9092", "empty IPv6 address");
+    expect_rejected(f, "listeners", "PLAINTEXT://[::1]", "expected ':port' after ']'");
+    expect_rejected(f, "listeners", "PLAINTEXT://[::1]9092", "expected ':port' after ']'");
+    expect_rejected(f, "listeners", "PLAINTEXT://[::1]:", "not an integer");
+    expect_rejected(f, "listeners", "PLAINTEXT://[::1]:x", "not an integer");
+    expect_rejected(f, "listeners", "PLAINTEXT://[::1]:65536", "out of range");
+    expect_rejected(f, "listeners", "PLAINTEXT://[localhost]:9092",
+                    "'localhost' is not an IPv6 address");
+    expect_rejected(f, "listeners", "PLAINTEXT://[1.2.3.4]:9092", "not an IPv6 address");
+    expect_rejected(f, "listeners", "PLAINTEXT://[::1::2]:9092", "not an IPv6 address");
+    expect_rejected(f, "listeners", "PLAINTEXT://[%eth0]:9092", "not an IPv6 address");
+    expect_rejected(f, "listeners", "PLAINTEXT://[::1]]:9092", "expected ':port' after ']'");
+    expect_rejected(f, "listeners", "PLAINTEXT://1:2:9092", "'1:2' is not an IPv6 address");
+    expect_rejected(f, "advertised.listeners", "PLAINTEXT://[::1:9092",
+                    "advertised.listeners: missing ']'");
+    /* nothing was changed by the failures */
+    assert_string_equal(f->cfg.listener_host, "127.0.0.1");
+    assert_int_equal(f->cfg.listener_port, 9092);
+    assert_string_equal(f->cfg.broker.advertised_host, "127.0.0.1");
+    assert_false(f->cfg.advertised_set);
+}
+
+static void test_args_ipv6_listener(void **state)
+{
+    fixture_t *f = *state;
+    char *argv[] = { "klamm", "--override", "listeners=PLAINTEXT://[::1]:19092", NULL };
+    assert_int_equal(parse_args(f, 3, argv), KL_OK);
+    assert_string_equal(f->cfg.listener_host, "::1");
+    assert_string_equal(f->cfg.broker.advertised_host, "::1");
+    char *wildcard[] = { "klamm", "--override", "listeners=PLAINTEXT://[::]:9092", NULL };
+    assert_int_equal(parse_args(f, 3, wildcard), KL_ERR_INVALID_CONFIG);
+    assert_non_null(strstr(f->err, "::"));
 }
 
 static void test_listener_host_too_long(void **state)
@@ -494,14 +592,72 @@ static void test_args_help(void **state)
     assert_true(config_is_usage(f->err));
     assert_int_equal(strncmp(f->err, "usage:", 6), 0);
     assert_non_null(strstr(f->err, "--override key=value"));
-    assert_non_null(strstr(f->err, "listeners"));
-    assert_true(strlen(f->err) < 512);                  /* fits main's 512-byte errbuf */
+    assert_non_null(strstr(f->err, "docs/configuration.md"));
+    /* The text comes back in errbuf, and src/main.c's errbuf is KL_CONFIG_ERRBUF_SIZE
+     * bytes, like ours: a text that did not fit would be cut off silently, losing the
+     * last names and the defaults line. So: the last line is there, whole. Should the
+     * table outgrow the buffer, raise KL_CONFIG_ERRBUF_SIZE (main follows it). */
+    const char *last = strrchr(f->err, '\n');
+    assert_non_null(last);
+    assert_string_equal(last + 1, "Default: PLAINTEXT://127.0.0.1:9092, log.dirs=./data; "
+                                  "see docs/configuration.md");
+    assert_true(strlen(f->err) < KL_CONFIG_ERRBUF_SIZE - 1);
 
     char *short_help[] = { "klamm", "-h", NULL };
     assert_int_equal(parse_args(f, 2, short_help), KL_ERR_INVALID_CONFIG);
     assert_true(config_is_usage(f->err));
     assert_false(config_is_usage("unknown property 'x'"));
     assert_false(config_is_usage(NULL));
+}
+
+/* Is `name` one of the space-separated words of the property lines of the --help text
+ * (the lines starting with two blanks)? Counts the words in *words. */
+static bool help_lists(const char *help, const char *name, size_t *words)
+{
+    bool found = false;
+    *words = 0;
+    for (const char *line = help; line != NULL; line = strchr(line, '\n')) {
+        line += line[0] == '\n';
+        if (strncmp(line, "  ", 2) != 0)
+            continue;
+        size_t end = strcspn(line, "\n");
+        for (size_t i = 2; i < end;) {
+            size_t n = strcspn(line + i, " \n");
+            (*words)++;
+            if (strlen(name) == n && strncmp(line + i, name, n) == 0)
+                found = true;
+            i += n + 1;
+        }
+    }
+    return found;
+}
+
+/* --help lists exactly the names of the property table, so that it cannot fall behind
+ * it again (it once lacked the log.retention.*, log.roll.* and other names), on lines
+ * no wider than a terminal. config_property_name reads the table config_set uses. */
+static void test_help_lists_every_property(void **state)
+{
+    fixture_t *f = *state;
+    char *help[] = { "klamm", "--help", NULL };
+    assert_int_equal(parse_args(f, 2, help), KL_ERR_INVALID_CONFIG);
+    char text[KL_CONFIG_ERRBUF_SIZE];
+    snprintf(text, sizeof text, "%s", f->err);
+    size_t n = 0, words = 0;
+    for (const char *name; (name = config_property_name(n)) != NULL; n++) {
+        if (!help_lists(text, name, &words))
+            fail_msg("--help does not list '%s':\n%s", name, text);
+        assert_int_not_equal(set(f, name, ""), KL_OK);         /* "" is no valid value... */
+        assert_null(strstr(f->err, "unknown property"));     /* ...but the name is known */
+    }
+    assert_int_equal(words, n);                               /* and nothing else */
+    static const char *const once_missing[] = { "log.dir", "broker.id", "log.preallocate",
+        "log.retention.ms", "log.retention.minutes", "log.retention.hours",
+        "log.retention.bytes", "log.retention.check.interval.ms", "log.roll.ms",
+        "log.roll.hours", "klamm.trace" };
+    for (size_t i = 0; i < sizeof once_missing / sizeof once_missing[0]; i++)
+        assert_true(help_lists(text, once_missing[i], &words));
+    for (const char *line = text; line != NULL; line = strchr(line + 1, '\n'))
+        assert_true(strcspn(line + (line[0] == '\n'), "\n") <= 80);
 }
 
 /* ---- retention ---------------------------------------------------------------------- */
@@ -615,6 +771,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wildcard_cannot_be_advertised, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listeners_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listener_host_too_long, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listeners_ipv6_in_brackets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_advertised_listeners_ipv6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv6_wildcard_cannot_be_advertised, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listeners_ipv6_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_args_ipv6_listener, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_dirs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_dir_alias_and_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_numeric_properties, setup, teardown),
@@ -635,6 +796,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_args_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_args_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_help_lists_every_property, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_hours_and_minutes_scale_to_ms,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_precedence_ignores_order, setup, teardown),

@@ -897,10 +897,52 @@ static void test_inline_files_fails_on_unreadable_range(void **state)
     wr_free(&w);
 }
 
+/* ---- client_host: the peer as Kafka's DescribeGroups shows it --------------------- */
+
+/* client_host of a connection from `peer`, as conn_init derives it. */
+static void expect_client_host(const char *peer, const char *want)
+{
+    kl_conn_t c;
+    conn_init(&c, 1, -1, peer, MAX_FRAME);
+    assert_string_equal(c.peer, peer);
+    if (strcmp(c.client_host, want) != 0)
+        fail_msg("peer %s: client_host '%s', want '%s'", peer, c.client_host, want);
+    conn_free(&c);
+}
+
+/* Kafka records InetAddress.toString(): "/" + the address, no port. */
+static void test_client_host_of_ipv4_peer(void **state)
+{
+    (void)state;
+    expect_client_host("127.0.0.1:40000", "/127.0.0.1");
+    expect_client_host("10.1.2.3:9", "/10.1.2.3");
+    expect_client_host("mem", "/mem");                     /* no port: kept whole */
+}
+
+/* Java's Inet6Address prints all eight groups in hex, without "::" compression or
+ * leading zeros ("/0:0:0:0:0:0:0:1" for ::1), then "%" and the scope id if the address
+ * has one; an IPv4-mapped address is an Inet4Address to Java ("/127.0.0.1"). */
+static void test_client_host_of_ipv6_peer(void **state)
+{
+    (void)state;
+    expect_client_host("[::1]:40000", "/0:0:0:0:0:0:0:1");
+    expect_client_host("[2001:db8::ab:0:1]:1", "/2001:db8:0:0:0:ab:0:1");
+    expect_client_host("[fd00::2]:65535", "/fd00:0:0:0:0:0:0:2");
+    expect_client_host("[fe80::fc:ff:fe00:1%2]:5", "/fe80:0:0:0:fc:ff:fe00:1%2");
+    expect_client_host("[::ffff:127.0.0.1]:7", "/127.0.0.1");
+    expect_client_host("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295]:65535",
+                       "/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295");
+    /* not what server.c produces; kept readable rather than guessed at */
+    expect_client_host("[not-v6]:1", "/not-v6");
+    expect_client_host("[::1", "/[::1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frame_fed_byte_by_byte),
+        cmocka_unit_test(test_client_host_of_ipv4_peer),
+        cmocka_unit_test(test_client_host_of_ipv6_peer),
         cmocka_unit_test(test_two_frames_in_one_read),
         cmocka_unit_test(test_sizes_rejected),
         cmocka_unit_test(test_max_frame_grows_buffer_to_cap),

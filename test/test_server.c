@@ -44,6 +44,7 @@ typedef struct fake {
     int64_t park_first_ms;
     bool inconsistent;          /* a retry saw a different first_attempt_ms */
     uint64_t last_conn_id;
+    char client_host[64];       /* req->client_host of the last first attempt */
     int disconnects;
     uint64_t last_disconnect;
     int ticks;
@@ -120,8 +121,11 @@ static kl_reply_t fake_on_frame(void *arg, kl_request_t *req, uint8_t *frame,
 {
     fake_t *f = arg;
     f->last_conn_id = req->conn_id;
-    if (req->park_until_ms == 0)
+    if (req->park_until_ms == 0) {
         f->frames++;
+        snprintf(f->client_host, sizeof f->client_host, "%s",
+                 req->client_host != NULL ? req->client_host : "(null)");
+    }
     switch (frame[0]) {
     case 'E':
         f->echoes++;
@@ -223,21 +227,47 @@ typedef struct client {
     size_t len;
 } client_t;
 
-static client_t *client_open(fixture_t *fx, int bufsize)
+/* A client connected to the server's port at `addr` (a sockaddr_in or sockaddr_in6
+ * whose port is filled in here), already accepted. */
+static client_t *client_connect(fixture_t *fx, struct sockaddr_storage *addr, socklen_t len,
+                                int bufsize)
 {
     client_t *c = calloc(1, sizeof *c);
     assert_non_null(c);
-    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    c->fd = socket(addr->ss_family, SOCK_STREAM, 0);
     assert_true(c->fd >= 0);
     if (bufsize > 0) {
         setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
         setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
     }
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(server_port(fx->s)) };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
+    in_port_t port = htons((uint16_t)server_port(fx->s));
+    if (addr->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)addr)->sin6_port = port;
+    else
+        ((struct sockaddr_in *)addr)->sin_port = port;
+    assert_int_equal(connect(c->fd, (struct sockaddr *)addr, len), 0);
     assert_int_equal(server_poll_once(fx->s, 0), KL_OK);    /* accept it */
     return c;
+}
+
+/* A client of 127.0.0.1. */
+static client_t *client_open(fixture_t *fx, int bufsize)
+{
+    struct sockaddr_storage ss = { 0 };
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return client_connect(fx, &ss, sizeof *a, bufsize);
+}
+
+/* A client of ::1. */
+static client_t *client_open6(fixture_t *fx)
+{
+    struct sockaddr_storage ss = { 0 };
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_addr = in6addr_loopback;
+    return client_connect(fx, &ss, sizeof *a, 0);
 }
 
 static void client_close(client_t *c)
@@ -994,6 +1024,83 @@ static void test_listen_on_localhost_name(void **state)
     assert_null(s);
 }
 
+/* ---- IPv6 ---------------------------------------------------------------------------- */
+
+/* The IPv6 tests skip() on a machine that cannot bind ::1 (no IPv6, or a kernel without
+ * the loopback address); any other failure is a failure. */
+static void skip_without_ipv6_loopback(void)
+{
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    if (fd < 0 && errno == EAFNOSUPPORT)
+        skip();
+    assert_true(fd >= 0);
+    struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    int rc = bind(fd, (struct sockaddr *)&a, sizeof a), err = errno;
+    close(fd);
+    if (rc < 0 && (err == EADDRNOTAVAIL || err == EAFNOSUPPORT))
+        skip();
+    assert_int_equal(rc, 0);
+}
+
+/* listeners=PLAINTEXT://[::1]:0 — config keeps the host without brackets, "::1". */
+static void test_listen_on_ipv6_loopback(void **state)
+{
+    (void)state;
+    skip_without_ipv6_loopback();
+    kl_server_options_t o = default_opts();
+    o.host = "::1";
+    fixture_t *fx = fixture_open(&o);
+    char want[64];
+    snprintf(want, sizeof want, "listening on [::1]:%d", server_port(fx->s));
+    assert_true(log_has(fx, want));
+    client_t *c = client_open6(fx);
+    expect_echo(fx, c, "over IPv6");
+    assert_string_equal(fx->fake.client_host, "/0:0:0:0:0:0:0:1");   /* Java's spelling */
+    assert_true(log_has(fx, "accepted [::1]:"));
+    client_close(c);
+    fixture_close(fx);
+}
+
+/* listeners=PLAINTEXT://[::]:0 — every interface of both families, as a Kafka broker
+ * (the JVM's sockets are dual-stack) would; an IPv4 client is shown as IPv4. */
+static void test_listen_on_ipv6_any_is_dual_stack(void **state)
+{
+    (void)state;
+    skip_without_ipv6_loopback();
+    kl_server_options_t o = default_opts();
+    o.host = "::";
+    fixture_t *fx = fixture_open(&o);
+    char want[64];
+    snprintf(want, sizeof want, "listening on [::]:%d", server_port(fx->s));
+    assert_true(log_has(fx, want));
+    client_t *c6 = client_open6(fx);
+    expect_echo(fx, c6, "six");
+    assert_string_equal(fx->fake.client_host, "/0:0:0:0:0:0:0:1");
+    client_t *c4 = client_open(fx, 0);
+    expect_echo(fx, c4, "four");
+    assert_string_equal(fx->fake.client_host, "/127.0.0.1");
+    assert_true(log_has(fx, "accepted 127.0.0.1:"));         /* not [::ffff:127.0.0.1] */
+    client_close(c4);
+    client_close(c6);
+    fixture_close(fx);
+}
+
+/* An IPv4 listener still listens on IPv4 only, and names its IPv4 peers as before. */
+static void test_ipv4_listener_unchanged(void **state)
+{
+    (void)state;
+    kl_server_options_t o = default_opts();
+    fixture_t *fx = fixture_open(&o);
+    char want[64];
+    snprintf(want, sizeof want, "listening on 127.0.0.1:%d", server_port(fx->s));
+    assert_true(log_has(fx, want));
+    client_t *c = client_open(fx, 0);
+    expect_echo(fx, c, "hi");
+    assert_string_equal(fx->fake.client_host, "/127.0.0.1");
+    client_close(c);
+    fixture_close(fx);
+}
+
 /* ---- zero-copy answers (file ranges, sendfile) ------------------------------------ */
 
 /* An answer of 'b's of the 'B' request (n bytes) is next on `c`. */
@@ -1244,6 +1351,9 @@ int main(void)
         cmocka_unit_test(test_tick_interval_respected),
         cmocka_unit_test(test_run_returns_when_stop_flag_set),
         cmocka_unit_test(test_listen_on_localhost_name),
+        cmocka_unit_test(test_listen_on_ipv6_loopback),
+        cmocka_unit_test(test_listen_on_ipv6_any_is_dual_stack),
+        cmocka_unit_test(test_ipv4_listener_unchanged),
         cmocka_unit_test(test_file_range_answer_arrives_intact),
         cmocka_unit_test(test_large_file_range_sent_in_pieces),
         cmocka_unit_test(test_pipelined_file_range_answers_in_order),

@@ -46,8 +46,9 @@ typedef enum kl_frame_status {
 typedef struct kl_conn {
     uint64_t id;
     int fd;                    /* owned by the server; -1 for in-memory tests */
-    char peer[64];             /* "ip:port", for log lines */
-    char client_host[64];      /* "/ip", as Kafka shows a member's host (DescribeGroups) */
+    char peer[64];             /* "ip:port" or "[v6addr]:port", for log lines */
+    char client_host[64];      /* "/ip" as Kafka shows a member's host (DescribeGroups):
+                                  Java's "/0:0:0:0:0:0:0:1" for ::1 (connection.c) */
     size_t max_frame;          /* socket.request.max.bytes (payload, without the prefix) */
 
     uint8_t *rbuf;             /* read buffer, allocated on first read */
@@ -73,6 +74,8 @@ typedef struct kl_conn {
     const char *close_reason;  /* static string for the close log line */
 } kl_conn_t;
 
+/* `peer` as server.c formats it ("ip:port", "[v6addr%scope]:port"); client_host is
+ * derived from it. */
 void conn_init(kl_conn_t *c, uint64_t id, int fd, const char *peer, int32_t max_frame);
 void conn_free(kl_conn_t *c);
 

@@ -71,6 +71,39 @@ struct kl_server {
     uint64_t accepted, rejected;
 };
 
+/* ---- addresses ----------------------------------------------------------------- */
+
+/* "ip:port" for IPv4, "[v6addr]:port" for IPv6 (with "%scope" inside the brackets for a
+ * link-local peer) — the form a client would type. An IPv4-mapped address (an IPv4
+ * client of a dual-stack [::] listener) is shown as the IPv4 address it is, as Java's
+ * InetAddress does. connection.c derives Kafka's client_host from this string. */
+static void server_addr_name(const struct sockaddr_storage *ss, char *dst, size_t cap)
+{
+    char ip[INET6_ADDRSTRLEN];
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
+        snprintf(dst, cap, "%s:%d", ip, ntohs(sin->sin_port));
+        return;
+    }
+    if (ss->ss_family != AF_INET6) {
+        snprintf(dst, cap, "?");
+        return;
+    }
+    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+    int port = ntohs(sin6->sin6_port);
+    if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+        inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], ip, sizeof ip);
+        snprintf(dst, cap, "%s:%d", ip, port);
+    } else {
+        inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof ip);
+        if (sin6->sin6_scope_id != 0)
+            snprintf(dst, cap, "[%s%%%u]:%d", ip, (unsigned)sin6->sin6_scope_id, port);
+        else
+            snprintf(dst, cap, "[%s]:%d", ip, port);
+    }
+}
+
 /* ---- listening ----------------------------------------------------------------- */
 
 static int server_bind(const struct addrinfo *ai)
@@ -79,10 +112,18 @@ static int server_bind(const struct addrinfo *ai)
                     ai->ai_protocol);
     if (fd < 0)
         return -1;
-    int one = 1;
+    int one = 1, zero = 0;
     /* Restarting the broker must not wait for TIME_WAIT of old connections. */
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
         goto err;
+    /* Dual stack: the JVM opens its IPv6 sockets with IPV6_V6ONLY off (sun.nio.ch.Net),
+     * so a Kafka broker with listeners=PLAINTEXT://[::]:9092 also takes IPv4 clients,
+     * whatever the OS default (Linux: net.ipv6.bindv6only). Kafka users expect the
+     * same here. It only matters for ::; a specific address such as ::1 has one family
+     * anyway. Where the OS has no dual stack the call fails and the listener stays
+     * IPv6-only — still a working listener, so the failure is ignored. */
+    if (ai->ai_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0)
         goto err;
     return fd;
@@ -93,10 +134,32 @@ err:;
     return -1;
 }
 
-/* IPv4 only: a dotted quad, "0.0.0.0", or a name such as "localhost". */
+/* Bind the first address of `res` that works, IPv4 ones first: Kafka binds
+ * new InetSocketAddress(host, port), and Java resolves a name to its IPv4 address
+ * before its IPv6 one (java.net.preferIPv6Addresses=false), so "localhost" with both
+ * 127.0.0.1 and ::1 listens on 127.0.0.1 as it always did here. An IPv6 literal ("::1",
+ * "::") resolves to IPv6 only. Returns errno of the last failure, 0 on success. */
+static int server_bind_first(kl_server_t *s, const struct addrinfo *res)
+{
+    int err = EADDRNOTAVAIL;
+    for (int v4_pass = 1; v4_pass >= 0; v4_pass--) {
+        for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+            if ((ai->ai_family == AF_INET) != v4_pass)
+                continue;
+            s->listen_fd = server_bind(ai);
+            if (s->listen_fd >= 0)
+                return 0;
+            err = errno;
+        }
+    }
+    return err;
+}
+
+/* `host`: an IPv4 or IPv6 literal ("127.0.0.1", "0.0.0.0", "::1", "::", without
+ * brackets) or a name such as "localhost"; NULL or "" = every IPv4 interface. */
 static kl_err_t server_listen(kl_server_t *s, const char *host)
 {
-    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
     struct addrinfo *res = NULL;
     char port[16];
@@ -108,25 +171,23 @@ static kl_err_t server_listen(kl_server_t *s, const char *host)
                    node ? node : "(any)", gai_strerror(gai));
         return KL_ERR_INVALID_CONFIG;
     }
-    int err = 0;
-    for (struct addrinfo *ai = res; ai != NULL && s->listen_fd < 0; ai = ai->ai_next) {
-        s->listen_fd = server_bind(ai);
-        err = errno;
-    }
+    int err = server_bind_first(s, res);
     freeaddrinfo(res);
     if (s->listen_fd < 0) {
-        KL_LOG_ERR(s->log, SERVER_LOG, "cannot listen on %s:%d: %s", node ? node : "0.0.0.0",
-                   s->opts.port, strerror(err));
+        bool v6 = node != NULL && strchr(node, ':') != NULL;
+        KL_LOG_ERR(s->log, SERVER_LOG, "cannot listen on %s%s%s:%d: %s", v6 ? "[" : "",
+                   node ? node : "0.0.0.0", v6 ? "]" : "", s->opts.port, strerror(err));
         return KL_ERR_UNKNOWN_SERVER_ERROR;
     }
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    if (getsockname(s->listen_fd, (struct sockaddr *)&sa, &sl) < 0)
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &sl) < 0)
         return KL_ERR_UNKNOWN_SERVER_ERROR;
-    s->port = ntohs(sa.sin_port);
-    char ip[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
-    KL_LOG_INF(s->log, SERVER_LOG, "listening on %s:%d", ip, s->port);
+    s->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    char name[80];
+    server_addr_name(&ss, name, sizeof name);
+    KL_LOG_INF(s->log, SERVER_LOG, "listening on %s", name);
     return KL_OK;
 }
 
@@ -162,18 +223,6 @@ kl_err_t server_open(kl_server_t **out, const kl_server_options_t *opts,
 int server_port(const kl_server_t *s) { return s->port; }
 
 /* ---- connections: add, mark, close --------------------------------------------- */
-
-static void server_peer_name(const struct sockaddr_storage *ss, char *dst, size_t cap)
-{
-    if (ss->ss_family != AF_INET) {
-        snprintf(dst, cap, "?");
-        return;
-    }
-    const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-    char ip[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
-    snprintf(dst, cap, "%s:%d", ip, ntohs(sin->sin_port));
-}
 
 static bool server_add_conn(kl_server_t *s, int fd, const char *peer)
 {
@@ -478,7 +527,7 @@ static void server_accept(kl_server_t *s)
             return;                                  /* EAGAIN: none left */
         }
         char peer[64];
-        server_peer_name(&ss, peer, sizeof peer);
+        server_addr_name(&ss, peer, sizeof peer);
         if (s->opts.max_connections > 0 && s->nconns >= (size_t)s->opts.max_connections) {
             KL_LOG_WARNING(s->log, SERVER_LOG, "max.connections (%" PRId32 ") reached: "
                            "closing new connection from %s", s->opts.max_connections, peer);

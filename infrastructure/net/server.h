@@ -36,7 +36,9 @@ typedef struct kl_frame_handler {
 } kl_frame_handler_t;
 
 typedef struct kl_server_options {
-    const char *host;                  /* listen address, e.g. "127.0.0.1" or "0.0.0.0" */
+    const char *host;                  /* listen address, e.g. "127.0.0.1", "0.0.0.0",
+                                          "::1" or "::" (IPv6 without brackets; "::" is
+                                          dual-stack), or a name (its IPv4 address first) */
     int port;                          /* 0 = any free port (see server_port) */
     int32_t max_frame_bytes;           /* socket.request.max.bytes */
     int32_t max_connections;           /* max.connections; <= 0 = no limit */
