@@ -5,7 +5,9 @@
  *
  * The registry is the broker's in-memory view of what the store holds: a topic enters it
  * only after its metadata is durable (at startup from topic_load_all, or after
- * topic_create), so a crash can never lose a topic a client was told exists.
+ * topic_create), so a crash can never lose a topic a client was told exists; it leaves
+ * only after the store deleted that metadata (topic_delete), so a deleted topic cannot
+ * come back at the next start.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -136,4 +138,12 @@ err:
         free(t->partitions);
     free(t);
     return err;
+}
+
+void broker_remove_topic(kl_broker_t *b, kl_topic_t *t)
+{
+    HASH_DEL(b->topics, t);
+    for (int32_t i = 0; i < t->meta.partition_count; i++)
+        t->partitions[i].log = NULL;        /* closed by the store: not ours to close */
+    broker_free_topic(b, t);
 }

@@ -58,4 +58,9 @@ kl_partition_t *broker_find_partition(kl_broker_t *b, const char *topic, int32_t
  * Used by broker_init and create_topic. */
 kl_err_t broker_add_topic(kl_broker_t *b, const kl_topic_meta_t *meta, kl_topic_t **out);
 
+/* Unregister `t` after the store deleted it (DeleteTopics): the store has closed its
+ * partitions' logs, so nothing is closed here; `t` is freed and must not be used again.
+ * Used by delete_topic. */
+void broker_remove_topic(kl_broker_t *b, kl_topic_t *t);
+
 #endif

@@ -175,6 +175,42 @@ static void coord_drop_group(coord_t *c, coord_group_t *cg)
     free(cg);
 }
 
+/* Drop `cg`'s offsets of `topic`; whether it had any. */
+static bool coord_offsets_drop_topic(coord_group_t *cg, const char *topic)
+{
+    bool any = false;
+    coord_offset_entry_t *e, *tmp;
+    HASH_ITER(hh, cg->offsets, e, tmp) {
+        if (strcmp(e->key.topic, topic) != 0)
+            continue;
+        HASH_DEL(cg->offsets, e);
+        free(e->metadata);
+        free(e);
+        any = true;
+    }
+    return any;
+}
+
+static bool coord_offsets_have_topic(const coord_group_t *cg, const char *topic)
+{
+    for (const coord_offset_entry_t *e = cg->offsets; e; e = e->hh.next)
+        if (strcmp(e->key.topic, topic) == 0)
+            return true;
+    return false;
+}
+
+/* The topic was deleted: its offsets go from every group, and a group left Empty with
+ * none goes too (Kafka's cleanupGroupMetadata turns it Dead). Used live and on replay. */
+static void coord_forget_topic(coord_t *c, const char *topic)
+{
+    coord_group_t *cg, *tmp;
+    HASH_ITER(hh, c->groups, cg, tmp) {
+        if (coord_offsets_drop_topic(cg, topic) && cg->offsets == NULL &&
+            group_member_count(&cg->g) == 0 && group_delete(&cg->g) == KL_OK)
+            coord_drop_group(c, cg);
+    }
+}
+
 /* false when the topic name cannot be a key (longer than any valid topic name). */
 static bool coord_offset_key(coord_offset_key_t *k, const char *topic, int32_t partition)
 {
@@ -476,6 +512,10 @@ coord_config_t coord_config_default(void)
 static kl_err_t coord_load_visit(void *arg, const kl_offset_record_t *rec)
 {
     coord_t *c = arg;
+    if (rec->topic_deleted) {            /* topic tombstone: its offsets, every group */
+        coord_forget_topic(c, rec->commit.topic ? rec->commit.topic : "");
+        return KL_OK;
+    }
     coord_group_t *cg = coord_find_group(c, rec->group_id);
     if (rec->group_deleted) {            /* tombstone: forget what came before */
         if (cg)
@@ -852,6 +892,20 @@ kl_err_t coord_delete(coord_t *c, const char *group_id)
     err = group_delete(&cg->g);
     if (err == KL_OK)
         coord_drop_group(c, cg);
+    return err;
+}
+
+/* ---- DeleteTopics ---------------------------------------------------------------------------- */
+
+kl_err_t coord_delete_topic_offsets(coord_t *c, const char *topic)
+{
+    bool any = false;
+    for (coord_group_t *cg = c->groups; topic && cg && !any; cg = cg->hh.next)
+        any = coord_offsets_have_topic(cg, topic);
+    if (!any)
+        return KL_OK;
+    kl_err_t err = c->store.delete_topic(c->store.self, topic);
+    coord_forget_topic(c, topic);
     return err;
 }
 

@@ -1,7 +1,7 @@
 /*
  * application/group_coordinator.h — the group coordinator: the use cases behind
  * JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
- * DescribeGroups, ListGroups and DeleteGroups, over the domain's group state machine
+ * DescribeGroups, ListGroups and DeleteGroups (and the offsets part of DeleteTopics), over the domain's group state machine
  * (domain/group.h) and two ports: the clock and the offset store.
  * Layer: application. May touch: domain/, application/ports.h, application/offset_store.h.
  * (FindCoordinator needs nothing from here: a single broker coordinates every group.)
@@ -218,6 +218,17 @@ void coord_list(coord_t *c, coord_list_visit_fn visit, void *arg);
 /* Delete an Empty group and its offsets (durably first). GROUP_ID_NOT_FOUND,
  * NON_EMPTY_GROUP, INVALID_GROUP_ID, or the store's error. */
 kl_err_t coord_delete(coord_t *c, const char *group_id);
+
+/* ---- DeleteTopics ---- */
+/* Forget every group's committed offsets of the deleted `topic`, as Kafka's
+ * GroupMetadataManager does for the partitions of a deleted topic: durably first, with
+ * one delete_topic record in the offset store (only when some group has an offset of
+ * it: otherwise no store call and KL_OK), then in memory. In memory also when the store
+ * fails, whose error is returned: the topic is gone either way and OffsetFetch must not
+ * answer with its offsets (after a restart they would be back until the topic is
+ * deleted again). A group left Empty and without offsets is removed (Kafka turns it
+ * Dead), so ListGroups no longer shows a group that only held offsets of the topic. */
+kl_err_t coord_delete_topic_offsets(coord_t *c, const char *topic);
 
 /* ---- time ---- */
 /* Expire sessions and KIP-394 ids, end rounds whose deadline passed, answer the tickets

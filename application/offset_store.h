@@ -11,6 +11,9 @@
  *   commit        one record per partition, all of one OffsetCommit in one durable
  *                 append (all or nothing, like Kafka's single batch to __consumer_offsets)
  *   delete_group  a tombstone: on replay, forget that group's earlier commits
+ *   delete_topic  a topic tombstone: on replay, forget every group's earlier commits of
+ *                 that topic (it was deleted: Kafka's GroupMetadataManager writes a
+ *                 tombstone per offset of a deleted partition; one record says the same)
  *   load_all      replay every record, oldest first; later commits override earlier
  *                 ones, a tombstone clears the group (the adapter may also compact)
  */
@@ -32,10 +35,13 @@ typedef struct kl_offset_commit {
 } kl_offset_commit_t;
 
 /* One record met by load_all. When group_deleted is true only group_id is set:
- * the group was deleted (DeleteGroups) and its earlier commits no longer count. */
+ * the group was deleted (DeleteGroups) and its earlier commits no longer count. When
+ * topic_deleted is true only commit.topic is set (group_id is ""): the topic was
+ * deleted (DeleteTopics) and no group's earlier commits of it count any more. */
 typedef struct kl_offset_record {
     const char *group_id;
     bool group_deleted;
+    bool topic_deleted;
     kl_offset_commit_t commit;
     int64_t commit_timestamp_ms;
 } kl_offset_record_t;
@@ -55,6 +61,8 @@ typedef struct kl_offset_store {
     kl_err_t (*load_all)(void *self, kl_offset_visit_fn visit, void *arg);
     /* Durably record that `group_id` was deleted (its offsets are gone). */
     kl_err_t (*delete_group)(void *self, const char *group_id);
+    /* Durably record that `topic` was deleted: every group's commits of it are gone. */
+    kl_err_t (*delete_topic)(void *self, const char *topic);
 } kl_offset_store_t;
 
 #endif

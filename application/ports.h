@@ -73,6 +73,16 @@ typedef struct kl_log_store {
      * base), also when the deletion stopped early on an error. */
     kl_err_t (*delete_segments_before)(void *self, void *log, int64_t offset,
                                        int64_t *log_start_out);
+    /* DeleteTopics: remove the topic `topic` whose `count` partitions are `partitions`
+     * (their `log` handles, NULL for one never opened). Its metadata goes first, durably:
+     * from then on the topic does not exist at startup. Then every log is closed and its
+     * files and directory are removed. On an error before the metadata is gone nothing
+     * changed and the logs stay open (UNKNOWN_TOPIC_OR_PARTITION: no such topic;
+     * KAFKA_STORAGE_ERROR). Once it is gone the call returns KL_OK and every log is
+     * closed, even if a file could not be removed: the store finishes that later (at the
+     * next start, or before a topic of that name is created again). */
+    kl_err_t (*topic_delete)(void *self, const char *topic, const kl_partition_t *partitions,
+                             int32_t count);
 } kl_log_store_t;
 
 /* Wall-clock time in milliseconds since the epoch (record timestamps, timeouts). */

@@ -1,7 +1,7 @@
 /*
  * application/usecases.h — the broker's use cases for topics and records, one function
  * each, called by the protocol handlers. Each is implemented in its own file
- * (produce.c, fetch.c, list_offsets.c, metadata.c, create_topics.c).
+ * (produce.c, fetch.c, list_offsets.c, metadata.c, create_topics.c, delete_topics.c).
  * Layer: application. May touch: domain/, application/.
  *
  * Names arrive NUL-terminated; the protocol layer copies them out of the frame.
@@ -23,6 +23,18 @@
 kl_err_t create_topic(kl_broker_t *b, const char *name, int32_t partitions,
                       int16_t replication_factor, const kl_config_entry_t *configs,
                       int32_t config_count, bool validate_only, kl_topic_t **out);
+
+/* ---- delete topics (delete_topics.c) ---- */
+struct coord;       /* the group coordinator (application/group_coordinator.h) */
+
+/* Delete topic `name`: its partitions' logs, files and metadata (through the store),
+ * its registry entry, and, when `coord` is not NULL, every group's committed offsets of
+ * it. The offsets step cannot undo the deletion: its error goes to *offsets_err (may be
+ * NULL; KL_OK when it went well) and the topic is reported deleted.
+ * Errors: UNKNOWN_TOPIC_OR_PARTITION (no such topic; also a name that breaks the naming
+ * rule, as Kafka answers), KAFKA_STORAGE_ERROR (the store deleted nothing). */
+kl_err_t delete_topic(kl_broker_t *b, struct coord *coord, const char *name,
+                      kl_err_t *offsets_err);
 
 /* ---- metadata (metadata.c) ---- */
 /* Find a topic for a Metadata request; create it with broker defaults when missing

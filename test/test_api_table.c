@@ -54,6 +54,8 @@ static void test_rows(void **state)
     assert_row(KL_API_DELETE_GROUPS, "DeleteGroups", 0, 1, KL_NOT_FLEXIBLE, delete_groups_handle);
     assert_row(KL_API_DESCRIBE_CONFIGS, "DescribeConfigs", 0, 3, KL_NOT_FLEXIBLE,
                describe_configs_handle);
+    /* v4+ flexible (KIP-482); v6 needs topic ids (KIP-516), which Klamm does not keep */
+    assert_row(KL_API_DELETE_TOPICS, "DeleteTopics", 0, 5, 4, delete_topics_handle);
 }
 
 static void test_unknown_keys_not_found(void **state)
@@ -61,7 +63,7 @@ static void test_unknown_keys_not_found(void **state)
     (void)state;
     assert_null(api_table_find(-1));
     assert_null(api_table_find(999));
-    assert_null(api_table_find(20));                    /* DeleteTopics: not implemented */
+    assert_null(api_table_find(21));                    /* DeleteRecords: not implemented */
     assert_null(api_table_find(INT16_MAX));
 }
 
@@ -70,7 +72,7 @@ static void test_all_is_consistent(void **state)
     (void)state;
     size_t n = 0;
     const kl_api_t *all = api_table_all(&n);
-    assert_int_equal(n, 17);
+    assert_int_equal(n, 18);
     assert_non_null(api_table_all(NULL));
     for (size_t i = 0; i < n; i++) {
         assert_ptr_equal(api_table_find(all[i].key), &all[i]);  /* keys unique */

@@ -1,6 +1,7 @@
 /*
  * test/test_broker.c — unit tests of application/broker.c: loading persisted topics
- * through the log_store port, the registry lookups, closing every partition.
+ * through the log_store port, the registry lookups, closing every partition, removing a
+ * deleted topic without closing its logs again (the store closed them).
  * The store is the cmocka mock (test/mocks/mock_log_store.c): each test states the exact
  * store calls it expects; an unexpected call fails it.
  */
@@ -272,6 +273,28 @@ static void test_add_topic_out_of_memory_is_unknown_server_error_and_leaves_noth
     assert_true(failures >= 4);
 }
 
+/* The store already closed a deleted topic's logs: removing it closes nothing (the mock
+ * fails on an unexpected partition_close), and broker_close closes only the others. */
+static void test_remove_topic_closes_nothing(void **state)
+{
+    (void)state;
+    kl_broker_t b;
+    kl_broker_config_t cfg = test_config();
+    kl_topic_meta_t metas[2] = { test_meta("orders", 2), test_meta("audit", 1) };
+    char logs[3];
+    mock_log_store_expect_load_all(metas, 2, KL_OK);
+    mock_log_store_expect_open("orders", 0, &logs[0], 0, 0, KL_OK);
+    mock_log_store_expect_open("orders", 1, &logs[1], 0, 0, KL_OK);
+    mock_log_store_expect_open("audit", 0, &logs[2], 0, 0, KL_OK);
+    assert_int_equal(broker_init(&b, &cfg, mock_log_store(), mock_clock()), KL_OK);
+    broker_remove_topic(&b, broker_find_topic(&b, "orders"));
+    assert_null(broker_find_topic(&b, "orders"));
+    assert_null(broker_find_partition(&b, "orders", 1));
+    assert_non_null(broker_find_partition(&b, "audit", 0));
+    mock_log_store_expect_close(&logs[2]);
+    broker_close(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_add_topic_twice_is_already_exists),
         cmocka_unit_test(test_add_topic_rejects_bad_metadata_without_store_calls),
         cmocka_unit_test(test_add_topic_out_of_memory_is_unknown_server_error_and_leaves_nothing),
+        cmocka_unit_test(test_remove_topic_closes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

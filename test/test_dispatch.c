@@ -2,7 +2,8 @@
  * test/test_dispatch.c — unit tests of infrastructure/protocol/dispatch.c: unknown API
  * keys and unsupported versions close the connection (with a log line), ApiVersions at
  * an unknown version gets the KIP-511 v0 answer, the response frame (size prefix,
- * correlation id, header version) around a handler's body, and what happens to `out`
+ * correlation id, header version — DeleteTopics v4 is the first flexible one after
+ * ApiVersions) around a handler's body, and what happens to `out`
  * when a handler parks, stays silent, closes or reads a malformed body.
  */
 #include <setjmp.h>
@@ -24,6 +25,16 @@ STUB(produce_handle)
 STUB(fetch_handle)
 STUB(list_offsets_handle)
 STUB(create_topics_handle)
+
+/* DeleteTopics (v0..v5, flexible from v4): answers whether dispatch called it flexible,
+ * then the first body byte — which is only right if the header's tags were skipped. */
+__attribute__((weak)) kl_reply_t delete_topics_handle(kl_request_t *req, kl_reader_t *body,
+                                                      kl_writer_t *out)
+{
+    wr_i8(out, req->flexible);
+    wr_i8(out, rd_i8(body));
+    return rd_ok(body) ? KL_REPLY_SEND : KL_REPLY_CLOSE;
+}
 
 /* A scripted Metadata (v0..v8, not flexible) handler: the first body byte says what to
  * do, so the tests need no mutable state. */
@@ -220,6 +231,29 @@ static void test_response_frame_v0_header(void **state)
     assert_int_equal(f->req.header.client_id.len, 1);
 }
 
+/* DeleteTopics v4 is flexible (KIP-482): request header v2 (its tag section after the
+ * client id is skipped) and response header v1 (a tag section after the correlation id);
+ * v3 is not: header v1 in, header v0 out. */
+static void test_flexible_delete_topics_uses_header_v2_and_response_header_v1(void **state)
+{
+    fixture_t *f = *state;
+    uint8_t v4[] = { 0x00, 0x14, 0x00, 0x04, 0x00, 0x00, 0x00, 0x06, 0x00, 0x01, 'c', 0x00,
+                     0x7a };
+    assert_int_equal(protocol_dispatch(&f->req, v4, sizeof v4, &f->out), KL_REPLY_SEND);
+    const uint8_t want4[] = { 0, 0, 0, 7, 0, 0, 0, 6, 0x00, 0x01, 0x7a };
+    assert_int_equal(f->out.len, sizeof want4);
+    assert_memory_equal(f->out.buf, want4, sizeof want4);
+    assert_true(f->req.flexible);
+
+    uint8_t v3[] = { 0x00, 0x14, 0x00, 0x03, 0x00, 0x00, 0x00, 0x06, 0x00, 0x01, 'c', 0x7a };
+    wr_reset(&f->out);
+    assert_int_equal(protocol_dispatch(&f->req, v3, sizeof v3, &f->out), KL_REPLY_SEND);
+    const uint8_t want3[] = { 0, 0, 0, 6, 0, 0, 0, 6, 0x00, 0x7a };
+    assert_int_equal(f->out.len, sizeof want3);
+    assert_memory_equal(f->out.buf, want3, sizeof want3);
+    assert_false(f->req.flexible);
+}
+
 /* Zero-copy Fetch: the size prefix counts the file ranges spliced into the body too
  * (memory bytes after the prefix + spliced bytes); the memory bytes are the frame's. */
 static void test_size_prefix_counts_spliced_ranges(void **state)
@@ -332,6 +366,9 @@ static void test_response_header_version(void **state)
     const kl_api_t *av = api_table_find(KL_API_API_VERSIONS);
     assert_false(protocol_response_header_flexible(av, 3));   /* KIP-511: always v0 */
     assert_false(protocol_response_header_flexible(api_table_find(KL_API_METADATA), 8));
+    const kl_api_t *dt = api_table_find(KL_API_DELETE_TOPICS);
+    assert_false(protocol_response_header_flexible(dt, 3));
+    assert_true(protocol_response_header_flexible(dt, 4));
 }
 
 int main(void)
@@ -342,6 +379,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unsupported_version_of_other_api_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_versions_unsupported_version_gets_v0_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_frame_v0_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_flexible_delete_topics_uses_header_v2_and_response_header_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_prefix_counts_spliced_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_park_after_splice_leaves_no_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spliced_response_past_int32_closes, setup, teardown),

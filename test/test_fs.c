@@ -1,7 +1,8 @@
 /*
  * test/test_fs.c — unit tests of infrastructure/storage/fs.c: bounded path formatting and
- * joining, directory fsync, durable mkdir, whole-buffer writes, whole-file writes and the
- * atomic replace (temp file, fsync, rename, directory fsync), including the failures: each
+ * joining, directory fsync, durable mkdir, removing a directory of files (not a nested
+ * directory), whole-buffer writes, whole-file writes and the atomic replace (temp file,
+ * fsync, rename, directory fsync), including the failures: each
  * returns KAFKA_STORAGE_ERROR and logs one line under the caller's module naming the file.
  * Every test works in its own mkdtemp directory.
  */
@@ -167,6 +168,48 @@ static void test_mkdir_durable_failures(void **state)
     assert_non_null(strstr(log_text(f), "open directory"));
 }
 
+/* ---- removing a directory of files ------------------------------------------------------ */
+
+static void test_remove_dir_removes_files_and_itself(void **state)
+{
+    fixture_t *f = *state;
+    char sub[128], file[160];
+    snprintf(sub, sizeof sub, "%s/topic-0", f->dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    const char *names[] = { "00000000000000000000.log", "00000000000000000000.index",
+                            "00000000000000000000.timeindex", "stray.tmp" };
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(file, sizeof file, "%s/%s", sub, names[i]);
+        write_text(file, "bytes");
+    }
+    assert_int_equal(fs_remove_dir(&f->log, MOD, sub), KL_OK);
+    assert_int_equal(access(sub, F_OK), -1);
+    assert_string_equal(log_text(f), "");
+    /* already gone: fine, nothing logged */
+    assert_int_equal(fs_remove_dir(&f->log, MOD, sub), KL_OK);
+    assert_string_equal(log_text(f), "");
+}
+
+/* Not recursive: a directory inside is not ours to delete; the call fails, logged. */
+static void test_remove_dir_refuses_a_subdirectory(void **state)
+{
+    fixture_t *f = *state;
+    char sub[128], inner[160];
+    snprintf(sub, sizeof sub, "%s/topic-0", f->dir);
+    snprintf(inner, sizeof inner, "%s/nested", sub);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    assert_int_equal(mkdir(inner, 0755), 0);
+    assert_int_equal(fs_remove_dir(&f->log, MOD, sub), KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(access(inner, F_OK), 0);
+    assert_non_null(strstr(log_text(f), "unlink nested"));
+    assert_non_null(strstr(log_text(f), MOD));
+    /* a file is not a directory either: refused, and left alone */
+    write_text(f->path, "x");
+    assert_int_equal(fs_remove_dir(&f->log, MOD, f->path), KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_non_null(strstr(log_text(f), "opendir"));
+    assert_int_equal(access(f->path, F_OK), 0);
+}
+
 /* ---- writing ---------------------------------------------------------------------------- */
 
 static void test_write_full_writes_every_byte(void **state)
@@ -290,6 +333,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mkdir_durable_creates_then_accepts_existing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdir_durable_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_dir_removes_files_and_itself,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_dir_refuses_a_subdirectory,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_full_writes_every_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_full_error_names_the_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_file_creates_and_truncates, setup, teardown),

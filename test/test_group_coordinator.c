@@ -2,7 +2,8 @@
  * test/test_group_coordinator.c — unit tests of application/group_coordinator.c: whole
  * rebalances through the use cases as a protocol handler drives them (first call,
  * PENDING with a ticket, retries with that ticket, the final attempt), committed
- * offsets through a cmocka-mocked offset store, describe/list/delete.
+ * offsets through a cmocka-mocked offset store, describe/list/delete, and the offsets
+ * of a deleted topic (live and on replay).
  * Layer: test. May touch: application/group_coordinator.h, test/mocks, cmocka.
  *
  * The clock is injected: a fake whose `self` is the test's own int64_t, so a test moves
@@ -738,6 +739,85 @@ static void test_delete_groups(void **state)
     assert_int_equal(coord_delete(&f->c, "g1"), KL_ERR_GROUP_ID_NOT_FOUND);
 }
 
+/* ---- DeleteTopics: the offsets of a deleted topic ------------------------------------------ */
+
+static int64_t offset_of(fixture_t *f, const char *group, const char *topic, int32_t p)
+{
+    coord_offset_t o;
+    assert_int_equal(coord_fetch_offset(&f->c, group, topic, p, &o), KL_OK);
+    return o.offset;
+}
+
+/* One durable record, then every group forgets the topic; other topics stay; a group
+ * left Empty without offsets goes (Kafka: Dead), one with members stays. */
+static void test_delete_topic_offsets(void **state)
+{
+    fixture_t *f = *state;
+    char a[128], b[128];
+    make_stable_pair(f, a, b);                          /* g1: Stable, two members */
+    kl_offset_commit_t t0 = { .topic = "t", .partition = 0, .offset = 4, .metadata = "" };
+    kl_offset_commit_t u0 = { .topic = "u", .partition = 0, .offset = 7, .metadata = "" };
+    expect_commit("g1", "t", 0, 4, KL_OK);
+    assert_int_equal(coord_commit_offsets(&f->c, "g1", 2, a, NULL, &t0, 1), KL_OK);
+    expect_commit("only-t", "t", 0, 4, KL_OK);
+    assert_int_equal(coord_commit_offsets(&f->c, "only-t", -1, "", NULL, &t0, 1), KL_OK);
+    expect_commit("mixed", "t", 0, 4, KL_OK);
+    assert_int_equal(coord_commit_offsets(&f->c, "mixed", -1, "", NULL, &t0, 1), KL_OK);
+    expect_commit("mixed", "u", 0, 7, KL_OK);
+    assert_int_equal(coord_commit_offsets(&f->c, "mixed", -1, "", NULL, &u0, 1), KL_OK);
+
+    expect_string(mock_offset_store_delete_topic, topic, "t");
+    will_return(mock_offset_store_delete_topic, KL_OK);
+    assert_int_equal(coord_delete_topic_offsets(&f->c, "t"), KL_OK);
+    assert_int_equal(offset_of(f, "g1", "t", 0), -1);
+    assert_int_equal(offset_of(f, "mixed", "t", 0), -1);
+    assert_int_equal(offset_of(f, "mixed", "u", 0), 7);
+    char buf[256] = "";
+    coord_list(&f->c, list_visit, buf);                 /* only-t is gone */
+    assert_string_equal(buf, "g1:consumer:Stable;mixed::Empty;");
+
+    /* nothing of "t" left: no store call at all (the mock would fail on one) */
+    assert_int_equal(coord_delete_topic_offsets(&f->c, "t"), KL_OK);
+    assert_int_equal(coord_delete_topic_offsets(&f->c, "never"), KL_OK);
+}
+
+/* The store fails: its error is returned, and the offsets are not served any more. */
+static void test_delete_topic_offsets_store_failure(void **state)
+{
+    fixture_t *f = *state;
+    kl_offset_commit_t t0 = { .topic = "t", .partition = 0, .offset = 4, .metadata = "" };
+    expect_commit("g", "t", 0, 4, KL_OK);
+    assert_int_equal(coord_commit_offsets(&f->c, "g", -1, "", NULL, &t0, 1), KL_OK);
+    expect_string(mock_offset_store_delete_topic, topic, "t");
+    will_return(mock_offset_store_delete_topic, KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(coord_delete_topic_offsets(&f->c, "t"), KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(offset_of(f, "g", "t", 0), -1);
+}
+
+/* Replay: a topic tombstone cancels the commits of that topic before it, in every group
+ * (a group left with none is not there), not those after it. */
+static void test_load_all_replays_topic_tombstones(void **state)
+{
+    (void)state;
+    kl_offset_record_t recs[] = {
+        { .group_id = "ga", .commit = { "t", 0, 1, "" }, .commit_timestamp_ms = 5 },
+        { .group_id = "ga", .commit = { "u", 0, 2, "" }, .commit_timestamp_ms = 5 },
+        { .group_id = "gt", .commit = { "t", 1, 3, "" }, .commit_timestamp_ms = 5 },
+        { .group_id = "", .topic_deleted = true, .commit = { "t", 0, 0, NULL } },
+        { .group_id = "gb", .commit = { "t", 0, 8, "" }, .commit_timestamp_ms = 6 },
+    };
+    fixture_t *f = fixture_new(0, recs, 5);
+    assert_int_equal(offset_of(f, "ga", "t", 0), -1);
+    assert_int_equal(offset_of(f, "ga", "u", 0), 2);
+    assert_int_equal(offset_of(f, "gt", "t", 1), -1);
+    assert_int_equal(offset_of(f, "gb", "t", 0), 8);    /* committed after: counts */
+    char buf[256] = "";
+    coord_list(&f->c, list_visit, buf);
+    assert_string_equal(buf, "ga::Empty;gb::Empty;");
+    coord_close(&f->c);
+    test_free(f);
+}
+
 static void test_invalid_group_ids(void **state)
 {
     fixture_t *f = *state;
@@ -1414,6 +1494,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_describe_by_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_topic_offsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_topic_offsets_store_failure, setup, teardown),
+        cmocka_unit_test(test_load_all_replays_topic_tombstones),
         cmocka_unit_test_setup_teardown(test_invalid_group_ids, setup, teardown),
         cmocka_unit_test(test_builtin_id_source_gives_distinct_uuid_shaped_ids),
         cmocka_unit_test_setup_teardown(test_ticket_of_other_kind_or_group_is_not_trusted, setup, teardown),

@@ -5,7 +5,10 @@
  * batch in an older segment reported on read, stray files, rolling (a topic's segment.bytes
  * and segment.ms over the broker's defaults, kept across a reopen), a topic's preallocate
  * over log.preallocate (st_blocks of the active segment, kept across a reopen), the flush
- * tick.
+ * tick, and DeleteTopics: files and metadata gone, only the topic's own directories
+ * touched, a name created again starting empty, and each place a crash can stop a
+ * deletion (marker only, some directories left, all left, a marker beside a live topic
+ * file, a directory that is not ours) finished — or left alone — at the next start.
  * Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
@@ -23,6 +26,7 @@
 
 #include "domain/crc32c.h"
 #include "domain/record_batch.h"
+#include "infrastructure/storage/fs.h"
 #include "infrastructure/storage/log_dir.h"
 #include "infrastructure/storage/partition_log.h"
 
@@ -756,6 +760,306 @@ static void test_retention_port_lists_and_deletes_segments(void **state)
     log_dir_close(d);
 }
 
+/* ---- DeleteTopics ---- */
+
+static void make_topic(kl_log_store_t *s, const char *name, int32_t partitions)
+{
+    kl_topic_meta_t m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.name, sizeof m.name, "%s", name);
+    m.partition_count = partitions;
+    m.replication_factor = 1;
+    assert_int_equal(s->topic_create(s->self, &m), KL_OK);
+}
+
+/* Open every partition of `name` into parts[0..n) (as the broker registry holds them)
+ * and append `batches` two-record batches to each. */
+static void open_all(kl_log_store_t *s, const char *name, kl_partition_t *parts, int32_t n,
+                     int batches)
+{
+    for (int32_t i = 0; i < n; i++) {
+        parts[i].index = i;
+        assert_int_equal(s->partition_open(s->self, name, i, &parts[i].log, &parts[i].offsets),
+                         KL_OK);
+        append_batches(s, parts[i].log, batches, 100);
+    }
+}
+
+/* How many topics a start would load; when one, it must be `only`. */
+static int topics_loaded(kl_log_store_t *s, const char *only)
+{
+    visits_t seen;
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(s->topic_load_all(s->self, count_topics, &seen), KL_OK);
+    if (seen.count == 1)
+        assert_string_equal(seen.last.name, only);
+    return seen.count;
+}
+
+static void rename_in_topics(fixture_t *f, const char *from, const char *to)
+{
+    char a[KL_PATH_MAX + 64], b[KL_PATH_MAX + 64];
+    snprintf(a, sizeof a, "%s/__klamm_topics/%s", f->cfg.log_dir, from);
+    snprintf(b, sizeof b, "%s/__klamm_topics/%s", f->cfg.log_dir, to);
+    assert_int_equal(rename(a, b), 0);
+}
+
+static void mkdir_in(fixture_t *f, const char *rel)
+{
+    char path[KL_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", f->cfg.log_dir, rel);
+    assert_int_equal(mkdir(path, 0755), 0);
+}
+
+static void rmdir_in(fixture_t *f, const char *rel)
+{
+    char path[KL_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", f->cfg.log_dir, rel);
+    assert_int_equal(rmdir(path), 0);
+}
+
+/* The topic's metadata and every file of it go; the logs are closed by the store (so
+ * log_dir_close has nothing of it left to close); the next start knows nothing of it. */
+static void test_delete_removes_files_and_metadata(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    kl_partition_t parts[2];
+    make_topic(&s, "events", 2);
+    make_topic(&s, "kept", 1);
+    open_all(&s, "events", parts, 2, 3);
+    assert_true(exists(f, "events-1/00000000000000000000.log"));
+    assert_int_equal(s.topic_delete(s.self, "events", parts, 2), KL_OK);
+    assert_false(exists(f, "events-0"));
+    assert_false(exists(f, "events-1"));
+    assert_false(exists(f, "__klamm_topics/events.properties"));
+    assert_false(exists(f, "__klamm_topics/events.deleting"));
+    assert_true(exists(f, "kept-0"));
+    assert_true(log_says(f, "deleted topic events with 2 partition(s)"));
+    log_dir_close(d);
+
+    d = open_dir(f);
+    s = log_dir_store(d);
+    assert_int_equal(topics_loaded(&s, "kept"), 1);
+    log_dir_close(d);
+}
+
+/* No such topic: UNKNOWN_TOPIC_OR_PARTITION, and a directory of that name stays. */
+static void test_delete_of_an_unknown_topic_changes_nothing(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    mkdir_in(f, "ghost-0");
+    kl_partition_t none[1] = { { 0, { 0, 0, 0 }, NULL } };
+    assert_int_equal(s.topic_delete(s.self, "ghost", none, 1), KL_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    assert_true(exists(f, "ghost-0"));
+    log_dir_close(d);
+}
+
+/* Only "<topic>-<n>" directories of that very topic: "a" takes a-0 and a-1 but not a-1-0
+ * (topic "a-1"); a user topic named like Klamm's offsets directory takes its own
+ * partition directory, never __klamm_offsets/ itself. Partitions never opened go too. */
+static void test_delete_touches_only_its_own_directories(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    make_topic(&s, "a", 2);
+    make_topic(&s, "a-1", 1);
+    make_topic(&s, "__klamm_offsets", 1);
+    mkdir_in(f, "__klamm_offsets");
+    char offsets[KL_PATH_MAX + 64];
+    snprintf(offsets, sizeof offsets, "%s/__klamm_offsets/offsets.log", f->cfg.log_dir);
+    FILE *fp = fopen(offsets, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    kl_partition_t a[2] = { { 0, { 0, 0, 0 }, NULL }, { 1, { 0, 0, 0 }, NULL } };
+    assert_int_equal(s.topic_delete(s.self, "a", a, 2), KL_OK);   /* never opened */
+    assert_false(exists(f, "a-0"));
+    assert_false(exists(f, "a-1"));
+    assert_true(exists(f, "a-1-0"));
+    assert_true(exists(f, "__klamm_topics/a-1.properties"));
+    kl_partition_t o[1] = { { 0, { 0, 0, 0 }, NULL } };
+    assert_int_equal(s.topic_delete(s.self, "__klamm_offsets", o, 1), KL_OK);
+    assert_false(exists(f, "__klamm_offsets-0"));
+    assert_true(exists(f, "__klamm_offsets/offsets.log"));
+    assert_true(exists(f, "__klamm_topics"));
+    log_dir_close(d);
+}
+
+/* Created again under the same name: empty, from offset 0. */
+static void test_created_again_starts_empty(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    kl_partition_t parts[1];
+    make_topic(&s, "t", 1);
+    open_all(&s, "t", parts, 1, 3);
+    assert_int_equal(plog_log_end(parts[0].log), 6);
+    assert_int_equal(s.topic_delete(s.self, "t", parts, 1), KL_OK);
+    make_topic(&s, "t", 1);
+    void *log = NULL;
+    kl_partition_offsets_t offs = { -1, -1, -1 };
+    assert_int_equal(s.partition_open(s.self, "t", 0, &log, &offs), KL_OK);
+    assert_int_equal(offs.log_start, 0);
+    assert_int_equal(offs.log_end, 0);
+    log_dir_close(d);
+}
+
+/* Write topic "t" (2 partitions, data in both) and stop cleanly: the starting point of
+ * the crash tests below, which then put the files in the state a crash would leave. */
+static void leave_topic_t(fixture_t *f)
+{
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    kl_partition_t parts[2];
+    make_topic(&s, "t", 2);
+    make_topic(&s, "kept", 1);
+    open_all(&s, "t", parts, 2, 2);
+    log_dir_close(d);
+}
+
+/* Crash right after step 1 (the marker is durable, every file still there): the next
+ * start finishes the deletion before anything is served. */
+static void test_crash_after_the_marker_is_finished_at_startup(void **state)
+{
+    fixture_t *f = *state;
+    leave_topic_t(f);
+    rename_in_topics(f, "t.properties", "t.deleting");
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    assert_false(exists(f, "t-0"));
+    assert_false(exists(f, "t-1"));
+    assert_false(exists(f, "__klamm_topics/t.deleting"));
+    assert_true(exists(f, "kept-0"));
+    assert_true(log_says(f, "finished deleting topic t"));
+    assert_int_equal(topics_loaded(&s, "kept"), 1);
+    log_dir_close(d);
+}
+
+/* Crash in step 2 or 3: one directory removed, the other not; or all removed, only the
+ * marker left. Both finished at the next start. */
+static void test_crash_midway_is_finished_at_startup(void **state)
+{
+    fixture_t *f = *state;
+    leave_topic_t(f);
+    rename_in_topics(f, "t.properties", "t.deleting");
+    char p0[KL_PATH_MAX + 64];
+    snprintf(p0, sizeof p0, "%s/t-0", f->cfg.log_dir);
+    assert_int_equal(fs_remove_dir(NULL, "test", p0), KL_OK);
+    kl_log_dir_t *d = open_dir(f);
+    assert_false(exists(f, "t-1"));
+    assert_false(exists(f, "__klamm_topics/t.deleting"));
+    log_dir_close(d);
+
+    char marker[KL_PATH_MAX + 64];
+    snprintf(marker, sizeof marker, "%s/__klamm_topics/x.deleting", f->cfg.log_dir);
+    FILE *fp = fopen(marker, "w");                          /* all removed, marker left */
+    assert_non_null(fp);
+    fclose(fp);
+    d = open_dir(f);
+    assert_false(exists(f, "__klamm_topics/x.deleting"));
+    log_dir_close(d);
+}
+
+/* A marker beside a topic file (only by hand): the live topic wins, the marker goes. */
+static void test_marker_beside_a_live_topic_keeps_the_topic(void **state)
+{
+    fixture_t *f = *state;
+    leave_topic_t(f);
+    char marker[KL_PATH_MAX + 64];
+    snprintf(marker, sizeof marker, "%s/__klamm_topics/t.deleting", f->cfg.log_dir);
+    FILE *fp = fopen(marker, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    kl_log_dir_t *d = open_dir(f);
+    assert_true(exists(f, "t-0/00000000000000000000.log"));
+    assert_true(exists(f, "t-1"));
+    assert_false(exists(f, "__klamm_topics/t.deleting"));
+    assert_true(log_says(f, "keeping the topic"));
+    log_dir_close(d);
+}
+
+/* A partition directory of no topic and without a marker (a create that crashed before
+ * its file, or not Klamm's): logged at startup and left alone; the start goes on. */
+static void test_orphan_directory_is_logged_and_left_alone(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    void *log = open_partition(&s, "ghost");                /* no topic file */
+    append_batches(&s, log, 2, 100);
+    log_dir_close(d);
+    d = open_dir(f);
+    s = log_dir_store(d);
+    assert_true(log_says(f, "ignoring"));
+    assert_true(log_says(f, "ghost-0: no topic ghost"));
+    assert_true(exists(f, "ghost-0/00000000000000000000.log"));
+    assert_int_equal(topics_loaded(&s, ""), 0);
+    log_dir_close(d);
+}
+
+/* A deletion whose files could not all be removed (something not ours inside): it still
+ * succeeds — the topic is gone — and says so; the marker stays; creating the name again
+ * is refused until the leftovers can go; once they can, the next start finishes. */
+static void test_failed_removal_is_finished_later(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    kl_partition_t parts[1];
+    make_topic(&s, "t", 1);
+    open_all(&s, "t", parts, 1, 2);
+    mkdir_in(f, "t-0/nested");
+    assert_int_equal(s.topic_delete(s.self, "t", parts, 1), KL_OK);
+    assert_true(log_says(f, "topic t is deleted, but some of its files remain"));
+    assert_true(exists(f, "__klamm_topics/t.deleting"));
+    assert_false(exists(f, "__klamm_topics/t.properties"));
+    kl_topic_meta_t m;
+    memset(&m, 0, sizeof m);
+    strcpy(m.name, "t");
+    m.partition_count = 1;
+    m.replication_factor = 1;
+    assert_int_equal(s.topic_create(s.self, &m), KL_ERR_KAFKA_STORAGE_ERROR);
+    log_dir_close(d);
+
+    d = open_dir(f);                                        /* still stuck: the start goes on */
+    s = log_dir_store(d);
+    assert_true(log_says(f, "could not finish deleting topic t"));
+    assert_int_equal(topics_loaded(&s, ""), 0);
+    log_dir_close(d);
+
+    rmdir_in(f, "t-0/nested");
+    d = open_dir(f);
+    assert_false(exists(f, "t-0"));
+    assert_false(exists(f, "__klamm_topics/t.deleting"));
+    log_dir_close(d);
+}
+
+/* A marker left while the broker runs (the failure above): creating the name first
+ * finishes that deletion, so the new topic starts empty at offset 0. */
+static void test_create_finishes_a_pending_deletion(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    kl_partition_t parts[1];
+    make_topic(&s, "t", 1);
+    open_all(&s, "t", parts, 1, 2);
+    s.partition_close(s.self, parts[0].log);
+    rename_in_topics(f, "t.properties", "t.deleting");      /* interrupted after step 1 */
+    make_topic(&s, "t", 1);
+    assert_false(exists(f, "__klamm_topics/t.deleting"));
+    void *log = NULL;
+    kl_partition_offsets_t offs = { -1, -1, -1 };
+    assert_int_equal(s.partition_open(s.self, "t", 0, &log, &offs), KL_OK);
+    assert_int_equal(offs.log_end, 0);
+    log_dir_close(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -776,6 +1080,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_topic_preallocate_true_overrides_the_broker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_persisted_preallocate_fails_the_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_port_lists_and_deletes_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_removes_files_and_metadata, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_of_an_unknown_topic_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_touches_only_its_own_directories, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_created_again_starts_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_after_the_marker_is_finished_at_startup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_midway_is_finished_at_startup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_marker_beside_a_live_topic_keeps_the_topic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orphan_directory_is_logged_and_left_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_removal_is_finished_later, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_finishes_a_pending_deletion, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

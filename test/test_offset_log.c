@@ -1,10 +1,11 @@
 /*
  * test/test_offset_log.c — unit tests of infrastructure/storage/offset_log.c: commit →
- * reopen → load_all round trip, later commits override, tombstones clear a group, crash
- * recovery (torn tail at every byte of the last append, a flipped byte anywhere in it or in
- * an earlier record), compaction keeping exactly the live set across reopen, leftover .tmp
- * files, strings of maximal length, and an unusable directory. Each test works in its own
- * mkdtemp directory under /tmp, removed afterwards.
+ * reopen → load_all round trip, later commits override, tombstones clear a group (and a
+ * topic tombstone a deleted topic in every group), crash recovery (torn tail at every byte
+ * of the last append, a flipped byte anywhere in it or in an earlier record), compaction
+ * keeping exactly the live set across reopen, leftover .tmp files, strings of maximal
+ * length, and an unusable directory. Each test works in its own mkdtemp directory under
+ * /tmp, removed afterwards.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 typedef struct seen {
     char *group, *topic, *metadata;
     bool deleted;
+    bool topic_deleted;          /* a topic tombstone: `topic` is set, `group` is "" */
     int32_t partition;
     int64_t offset, timestamp_ms;
 } seen_t;
@@ -104,6 +106,7 @@ static kl_err_t collect(void *arg, const kl_offset_record_t *rec)
     seen_t *s = &f->seen[f->seen_count++];
     s->group = strdup(rec->group_id);
     s->deleted = rec->group_deleted;
+    s->topic_deleted = rec->topic_deleted;
     s->topic = rec->group_deleted ? NULL : dup_or_null(rec->commit.topic);
     s->metadata = rec->group_deleted ? NULL : dup_or_null(rec->commit.metadata);
     s->partition = rec->commit.partition;
@@ -127,13 +130,16 @@ static void load(fixture_t *f)
 }
 
 /* What the coordinator would end with for (group, topic, partition) after replaying what
- * load_all showed: the offset of the latest commit after the latest tombstone, or -1. */
+ * load_all showed: the offset of the latest commit after the latest tombstone (of the
+ * group, or of the topic), or -1. */
 static const seen_t *final_of(const fixture_t *f, const char *group, const char *topic, int32_t p)
 {
     const seen_t *found = NULL;
     for (size_t i = 0; i < f->seen_count; i++) {
         const seen_t *s = &f->seen[i];
-        if (strcmp(s->group, group) != 0)
+        if (s->topic_deleted && strcmp(s->topic, topic) == 0)
+            found = NULL;
+        if (s->topic_deleted || strcmp(s->group, group) != 0)
             continue;
         if (s->deleted)
             found = NULL;
@@ -273,6 +279,67 @@ static void test_tombstone_clears_group(void **state)
     assert_int_equal(final_offset(f, "gone", "t", 0), 10);
     assert_int_equal(final_offset(f, "gone", "u", 2), -1);
     assert_int_equal(offset_log_get_stats(f->l).live_records, 2);
+}
+
+static void delete_topic(fixture_t *f, const char *topic)
+{
+    kl_offset_store_t s = offset_log_store(f->l);
+    assert_int_equal(s.delete_topic(s.self, topic), KL_OK);
+}
+
+/* DeleteTopics: one record cancels every group's commits of that topic (and a group left
+ * with none leaves the live set); a commit of the topic after it counts again. */
+static void test_topic_tombstone_clears_the_topic_in_every_group(void **state)
+{
+    fixture_t *f = *state;
+    commit1(f, "g1", "t", 0, 1);
+    commit1(f, "g1", "u", 0, 2);
+    commit1(f, "g2", "t", 1, 3);
+    delete_topic(f, "t");
+    assert_int_equal(offset_log_get_stats(f->l).live_records, 1);
+    reopen(f);
+    load(f);
+    assert_int_equal(f->seen_count, 4);
+    assert_true(f->seen[3].topic_deleted);
+    assert_false(f->seen[3].deleted);
+    assert_string_equal(f->seen[3].topic, "t");
+    assert_string_equal(f->seen[3].group, "");
+    assert_int_equal(final_offset(f, "g1", "t", 0), -1);
+    assert_int_equal(final_offset(f, "g2", "t", 1), -1);
+    assert_int_equal(final_offset(f, "g1", "u", 0), 2);
+    offset_log_stats_t st = offset_log_get_stats(f->l);
+    assert_int_equal(st.records, 4);
+    assert_int_equal(st.live_records, 1);
+    commit1(f, "g2", "t", 1, 9);                        /* the topic created again */
+    reopen(f);
+    load(f);
+    assert_int_equal(final_offset(f, "g2", "t", 1), 9);
+    assert_int_equal(final_offset(f, "g1", "t", 0), -1);
+    assert_int_equal(offset_log_get_stats(f->l).live_records, 2);
+}
+
+/* Compaction writes the live set only: no topic tombstone, none of what it cancelled. */
+static void test_compaction_drops_topic_tombstones(void **state)
+{
+    fixture_t *f = *state;
+    f->opts.compact_min_records = 10;
+    f->opts.compact_ratio = 4;
+    reopen(f);
+    commit1(f, "live", "u", 0, 1);
+    for (int i = 0; i < 30; i++) {
+        commit1(f, "g", "t", i, i);
+        delete_topic(f, "t");
+        if (offset_log_get_stats(f->l).compactions > 0)
+            break;
+    }
+    offset_log_stats_t st = offset_log_get_stats(f->l);
+    assert_true(st.compactions > 0);
+    assert_int_equal(st.records, 1);
+    assert_int_equal(st.live_records, 1);
+    reopen(f);
+    load(f);
+    assert_int_equal(f->seen_count, 1);
+    assert_string_equal(f->seen[0].topic, "u");
 }
 
 static void test_sync_commits(void **state)
@@ -525,9 +592,12 @@ static void test_maximal_lengths(void **state)
     assert_int_equal(s.commit(s.self, group, &c, 1, INT64_MIN), KL_OK);
     assert_int_equal(s.delete_group(s.self, group), KL_OK);
     assert_int_equal(s.commit(s.self, group, &c, 1, 5), KL_OK);
+    assert_int_equal(s.delete_topic(s.self, topic), KL_OK);
     reopen(f);
     load(f);
-    assert_int_equal(f->seen_count, 3);
+    assert_int_equal(f->seen_count, 4);
+    assert_true(f->seen[3].topic_deleted);
+    assert_string_equal(f->seen[3].topic, topic);
     assert_string_equal(f->seen[0].group, group);
     assert_string_equal(f->seen[0].topic, topic);
     assert_string_equal(f->seen[0].metadata, meta);
@@ -563,6 +633,8 @@ static void test_too_long_refused_nothing_appended(void **state)
     assert_int_equal(s.commit(s.self, big, c, 2, 1), KL_ERR_INVALID_GROUP_ID);
     assert_int_equal(s.commit(s.self, NULL, c, 2, 1), KL_ERR_INVALID_GROUP_ID);
     assert_int_equal(s.delete_group(s.self, big), KL_ERR_INVALID_GROUP_ID);
+    assert_int_equal(s.delete_topic(s.self, big), KL_ERR_INVALID_REQUEST);
+    assert_int_equal(s.delete_topic(s.self, NULL), KL_ERR_INVALID_REQUEST);
     assert_int_equal(file_size(f->path), before);
     assert_int_equal(offset_log_get_stats(f->l).records, 1);
     free(big);
@@ -606,6 +678,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_log_loads_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_later_commit_overrides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tombstone_clears_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topic_tombstone_clears_the_topic_in_every_group,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compaction_drops_topic_tombstones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visit_error_stops_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_every_byte, setup, teardown),

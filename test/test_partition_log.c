@@ -6,7 +6,8 @@
  * segments, leftover indexes, foreign file names, gaps, flush policy, offset by time (and
  * the time index: sealed at a roll, trusted after a restart, earlier segments not read),
  * rolling by time (segment.ms: batch timestamps, else the clock; reopen), and a SIGKILLed
- * child's log after rolls: the rolled segments' index files trusted, the active's rebuilt.
+ * child's log after rolls: the rolled segments' index files trusted, the active's rebuilt;
+ * deleting the whole partition (DeleteTopics), which a duplicated descriptor survives.
  * Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
@@ -1041,6 +1042,36 @@ static void test_delete_before_removes_files_and_moves_log_start(void **state)
     plog_close(pl);
 }
 
+/* DeleteTopics: the whole directory goes, without a flush; a reader holding a duplicate
+ * of a segment's descriptor (a queued Fetch response) still reads the unlinked bytes. */
+static void test_delete_removes_the_directory_and_a_dup_still_reads(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, NBATCH);
+    assert_true(pl->segment_count > 3);
+    int dup_fd = dup(pl->segments[0]->log_fd);
+    assert_true(dup_fd >= 0);
+    assert_int_equal(plog_delete(pl), KL_OK);               /* pl is freed */
+    assert_int_equal(access(f->dir, F_OK), -1);
+    uint8_t buf[1024];
+    assert_int_equal(pread(dup_fd, buf, f->sizes[0], 0), (ssize_t)f->sizes[0]);
+    assert_memory_equal(buf, f->bytes[0], f->sizes[0]);
+    close(dup_fd);
+}
+
+/* Something that is not ours in the directory (a subdirectory): the deletion fails,
+ * says so, and `pl` is freed all the same. */
+static void test_delete_failure_is_reported_and_frees(void **state)
+{
+    fixture_t *f = *state;
+    kl_partition_log_t *pl = fill(f, 3);
+    char inner[128];
+    snprintf(inner, sizeof inner, "%s/nested", f->dir);
+    assert_int_equal(mkdir(inner, 0755), 0);
+    assert_int_equal(plog_delete(pl), KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(access(inner, F_OK), 0);
+}
+
 static void test_delete_before_never_removes_the_active_segment(void **state)
 {
     fixture_t *f = *state;
@@ -1104,6 +1135,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_before_never_removes_the_active_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_before_keeps_the_segment_holding_the_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_preallocate_active_and_trim_at_roll, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_removes_the_directory_and_a_dup_still_reads,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_failure_is_reported_and_frees, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

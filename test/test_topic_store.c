@@ -1,7 +1,9 @@
 /*
  * test/test_topic_store.c — unit tests of infrastructure/storage/topic_store.c: save/load
  * round trip with configs, one topic by name, temp and foreign files ignored, a corrupt file refused, names
- * and values the format cannot hold refused. Each test uses its own mkdtemp directory.
+ * and values the format cannot hold refused, the deletion marker (DeleteTopics: a marked
+ * topic no longer loads, markers are listed, unmarking removes them). Each test uses its
+ * own mkdtemp directory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -259,6 +261,87 @@ static void test_open_needs_the_log_dir(void **state)
     assert_null(ts);
 }
 
+/* ---- deletion ---- */
+
+typedef struct names {
+    int count;
+    char list[4][64];
+} names_t;
+
+static kl_err_t collect_name(void *arg, const char *name)
+{
+    names_t *n = arg;
+    if (n->count == 4)
+        return KL_ERR_UNKNOWN_SERVER_ERROR;
+    snprintf(n->list[n->count++], sizeof n->list[0], "%s", name);
+    return KL_OK;
+}
+
+static bool file_exists(const fixture_t *f, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/" KL_TOPIC_STORE_DIR "/%s", f->dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* Marked: the topic no longer loads or exists, the marker is listed; unmarked: gone. */
+static void test_mark_unmark_deleted(void **state)
+{
+    fixture_t *f = *state;
+    kl_topic_meta_t a = meta_of("orders", 3), b = meta_of("kept", 1);
+    assert_int_equal(topic_store_save(f->ts, &a), KL_OK);
+    assert_int_equal(topic_store_save(f->ts, &b), KL_OK);
+    assert_false(topic_store_deleting(f->ts, "orders"));
+    assert_int_equal(topic_store_mark_deleted(f->ts, "orders"), KL_OK);
+    assert_false(topic_store_exists(f->ts, "orders"));
+    assert_true(topic_store_deleting(f->ts, "orders"));
+    assert_false(file_exists(f, "orders.properties"));
+    assert_true(file_exists(f, "orders.deleting"));
+    assert_int_equal(topic_store_load_all(f->ts, collect, f), KL_OK);
+    assert_int_equal(f->seen_count, 1);
+    assert_string_equal(f->seen[0].name, "kept");
+
+    names_t n = { 0 };
+    assert_int_equal(topic_store_each_deleting(f->ts, collect_name, &n), KL_OK);
+    assert_int_equal(n.count, 1);
+    assert_string_equal(n.list[0], "orders");
+
+    assert_int_equal(topic_store_unmark_deleted(f->ts, "orders"), KL_OK);
+    assert_false(topic_store_deleting(f->ts, "orders"));
+    assert_false(file_exists(f, "orders.deleting"));
+    assert_int_equal(topic_store_unmark_deleted(f->ts, "orders"), KL_OK);   /* gone: fine */
+    memset(&n, 0, sizeof n);
+    assert_int_equal(topic_store_each_deleting(f->ts, collect_name, &n), KL_OK);
+    assert_int_equal(n.count, 0);
+}
+
+/* Nothing to mark: no such topic (and names that cannot be one); nothing changes. */
+static void test_mark_of_a_missing_topic_is_unknown(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(topic_store_mark_deleted(f->ts, "ghost"), KL_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    assert_int_equal(topic_store_mark_deleted(f->ts, "../escape"),
+                     KL_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    assert_false(file_exists(f, "ghost.deleting"));
+}
+
+/* Only "<valid topic>.deleting" files are markers; the walk stops at a visitor error. */
+static void test_foreign_files_are_not_markers(void **state)
+{
+    fixture_t *f = *state;
+    write_file(f, "a.deleting", "partitions=1\n");
+    write_file(f, "b.deleting", "partitions=1\n");
+    write_file(f, ".deleting", "");
+    write_file(f, "bad name!.deleting", "");
+    write_file(f, "c.deleting.tmp", "");
+    names_t n = { 0 };
+    assert_int_equal(topic_store_each_deleting(f->ts, collect_name, &n), KL_OK);
+    assert_int_equal(n.count, 2);
+    n.count = 4;                                            /* the visitor's next call fails */
+    assert_int_equal(topic_store_each_deleting(f->ts, collect_name, &n),
+                     KL_ERR_UNKNOWN_SERVER_ERROR);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +355,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_visitor_error_stops_the_walk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_what_the_format_cannot_hold, setup, teardown),
         cmocka_unit_test(test_open_needs_the_log_dir),
+        cmocka_unit_test_setup_teardown(test_mark_unmark_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mark_of_a_missing_topic_is_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_files_are_not_markers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

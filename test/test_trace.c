@@ -247,13 +247,57 @@ static void test_trace_heartbeat_v3_request(void **state)
         "  group_instance_id: null\n");
 }
 
-/* DeleteTopics v3: an API Klamm does not implement */
+/* CreatePartitions v1: an API Klamm does not implement */
 static void test_trace_unknown_api_request(void **state)
 {
     (void)state;
+    expect_request(KPY_024_CREATE_PARTITIONS_V1_REQ, sizeof KPY_024_CREATE_PARTITIONS_V1_REQ,
+        "[conn 7] request api_key=37 v1 correlation_id=3 client_id=\"kp-admin\" (42 bytes)\n"
+        "  <no schema: Klamm does not implement this API; body 24 bytes [00 00 00 01 00 05 74 6f 70 69 63 00 00 00 06 ff ...]>\n");
+}
+
+/* DeleteTopics v3 (kafka-python's delete_topics): a primitive array of names */
+static void test_trace_delete_topics_v3_request(void **state)
+{
+    (void)state;
     expect_request(KPY_019_DELETE_TOPICS_V3_REQ, sizeof KPY_019_DELETE_TOPICS_V3_REQ,
-        "[conn 7] request api_key=20 v3 correlation_id=3 client_id=\"kp-admin\" (37 bytes)\n"
-        "  <no schema: Klamm does not implement this API; body 19 bytes [00 00 00 01 00 09 6f 6c 64 2d 74 6f 70 69 63 00 ...]>\n");
+        "[conn 7] request DeleteTopics v3 correlation_id=3 client_id=\"kp-admin\" (37 bytes)\n"
+        "  topic_names: [\"old-topic\"]\n"
+        "  timeout_ms: 3000\n");
+}
+
+/* DeleteTopics v5 response (flexible, KIP-482): compact strings and arrays, a tagged-field
+ * section per result and at the end, error_message null or set */
+static void test_trace_delete_topics_v5_response(void **state)
+{
+    (void)state;
+    kl_writer_t w;
+    wr_init(&w);
+    wr_i32(&w, 11);                                 /* correlation id */
+    wr_empty_tagged_fields(&w);                     /* response header v1 */
+    wr_i32(&w, 0);                                  /* throttle_time_ms */
+    wr_compact_array_len(&w, 2);
+    wr_compact_string(&w, "gone", 4);
+    wr_i16(&w, 0);
+    wr_compact_nullable_string(&w, NULL, -1);
+    wr_empty_tagged_fields(&w);
+    wr_compact_string(&w, "nope", 4);
+    wr_i16(&w, 3);
+    wr_compact_nullable_string(&w, "no such topic", 13);
+    wr_empty_tagged_fields(&w);
+    wr_empty_tagged_fields(&w);
+    assert_true(wr_ok(&w));
+    expect_response(20, 5, w.buf, w.len,
+        "[conn 7] response DeleteTopics v5 correlation_id=11 (42 bytes)\n"
+        "  throttle_time_ms: 0\n"
+        "  responses: [2]\n"
+        "    - name: \"gone\"\n"
+        "      error_code: 0 (NONE)\n"
+        "      error_message: null\n"
+        "    - name: \"nope\"\n"
+        "      error_code: 3 (UNKNOWN_TOPIC_OR_PARTITION)\n"
+        "      error_message: \"no such topic\"\n");
+    wr_free(&w);
 }
 
 /* Produce v7 cut inside its records: what decoded, then <truncated> */
@@ -566,6 +610,8 @@ int main(void)
         cmocka_unit_test(test_trace_describe_groups_v2_request),
         cmocka_unit_test(test_trace_heartbeat_v3_request),
         cmocka_unit_test(test_trace_unknown_api_request),
+        cmocka_unit_test(test_trace_delete_topics_v3_request),
+        cmocka_unit_test(test_trace_delete_topics_v5_response),
         cmocka_unit_test(test_trace_truncated_produce_request),
         cmocka_unit_test(test_trace_truncated_header),
         cmocka_unit_test(test_trace_produce_v7_response),

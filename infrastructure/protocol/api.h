@@ -24,7 +24,8 @@ enum kl_api_key {
     KL_API_OFFSET_COMMIT = 8, KL_API_OFFSET_FETCH = 9, KL_API_FIND_COORDINATOR = 10,
     KL_API_JOIN_GROUP = 11, KL_API_HEARTBEAT = 12, KL_API_LEAVE_GROUP = 13,
     KL_API_SYNC_GROUP = 14, KL_API_DESCRIBE_GROUPS = 15, KL_API_LIST_GROUPS = 16,
-    KL_API_API_VERSIONS = 18, KL_API_CREATE_TOPICS = 19, KL_API_DESCRIBE_CONFIGS = 32,
+    KL_API_API_VERSIONS = 18, KL_API_CREATE_TOPICS = 19, KL_API_DELETE_TOPICS = 20,
+    KL_API_DESCRIBE_CONFIGS = 32,
     KL_API_DELETE_GROUPS = 42,
 };
 
@@ -113,6 +114,7 @@ kl_reply_t produce_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out
 kl_reply_t fetch_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
 kl_reply_t list_offsets_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
 kl_reply_t create_topics_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
+kl_reply_t delete_topics_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
 kl_reply_t find_coordinator_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
 kl_reply_t join_group_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);
 kl_reply_t sync_group_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out);

@@ -9,10 +9,11 @@
  * the compact encodings (KIP-482). The flexible-from values are those of Kafka's
  * message specs (clients/src/main/resources/common/message/<Api>Request.json):
  * Produce 9+, Fetch 12+, ListOffsets 6+, Metadata 9+, ApiVersions 3+, CreateTopics 5+,
- * OffsetCommit 8+, OffsetFetch 6+, FindCoordinator 3+, JoinGroup 6+, Heartbeat 4+,
- * LeaveGroup 4+, SyncGroup 4+, DescribeGroups 5+, ListGroups 3+, DeleteGroups 2+,
- * DescribeConfigs 4+.
- * Only ApiVersions has a flexible version within the ranges implemented here.
+ * DeleteTopics 4+, OffsetCommit 8+, OffsetFetch 6+, FindCoordinator 3+, JoinGroup 6+,
+ * Heartbeat 4+, LeaveGroup 4+, SyncGroup 4+, DescribeGroups 5+, ListGroups 3+,
+ * DeleteGroups 2+, DescribeConfigs 4+.
+ * ApiVersions and DeleteTopics have flexible versions within the ranges implemented here.
+ * DeleteTopics stops at v5: v6 names topics by id (KIP-516), and Klamm keeps no ids.
  * OffsetFetch starts at v1: v0 reads offsets from ZooKeeper in Apache Kafka, which
  * Klamm does not have (every client here uses v1+).
  */
@@ -25,6 +26,7 @@ static const kl_api_t kl_api_table[] = {
     { KL_API_METADATA, "Metadata", 0, 8, KL_NOT_FLEXIBLE, metadata_handle },
     { KL_API_API_VERSIONS, "ApiVersions", 0, 3, 3, api_versions_handle },
     { KL_API_CREATE_TOPICS, "CreateTopics", 0, 4, KL_NOT_FLEXIBLE, create_topics_handle },
+    { KL_API_DELETE_TOPICS, "DeleteTopics", 0, 5, 4, delete_topics_handle },
     { KL_API_OFFSET_COMMIT, "OffsetCommit", 0, 7, KL_NOT_FLEXIBLE, offset_commit_handle },
     { KL_API_OFFSET_FETCH, "OffsetFetch", 1, 5, KL_NOT_FLEXIBLE, offset_fetch_handle },
     { KL_API_FIND_COORDINATOR, "FindCoordinator", 0, 2, KL_NOT_FLEXIBLE,

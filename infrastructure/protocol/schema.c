@@ -548,6 +548,25 @@ static const schema_field_t create_topics_resp[] = {
     END,
 };
 
+/* ---- DeleteTopics (20): v4+ is flexible; v6's topic ids are beyond the range -------- */
+
+static const schema_field_t delete_topics_req[] = {
+    AP("topic_names", STR, 0, 5),
+    F("timeout_ms", I32, 0, ALL),
+    END,
+};
+static const schema_field_t delete_topics_resp_result[] = {
+    FN("name", STR, 0, ALL, 6),
+    F("error_code", I16, 0, ALL),
+    FN("error_message", STR, 5, ALL, 5),
+    END,
+};
+static const schema_field_t delete_topics_resp[] = {
+    F("throttle_time_ms", I32, 1, ALL),
+    A("responses", 0, ALL, delete_topics_resp_result),
+    END,
+};
+
 /* ---- DeleteGroups (42) -------------------------------------------------------------- */
 
 static const schema_field_t delete_groups_req[] = {
@@ -603,6 +622,7 @@ static const schema_api_t schema_apis[] = {
     { 16, "ListGroups", 0, 2, ALL, list_groups_req, list_groups_resp },
     { 18, "ApiVersions", 0, 3, 3, api_versions_req, api_versions_resp },
     { 19, "CreateTopics", 0, 4, ALL, create_topics_req, create_topics_resp },
+    { 20, "DeleteTopics", 0, 5, 4, delete_topics_req, delete_topics_resp },
     { 32, "DescribeConfigs", 0, 3, ALL, describe_configs_req, describe_configs_resp },
     { 42, "DeleteGroups", 0, 1, ALL, delete_groups_req, delete_groups_resp },
 };

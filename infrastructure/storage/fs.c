@@ -5,6 +5,7 @@
  */
 #include "infrastructure/storage/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -59,6 +60,37 @@ kl_err_t fs_mkdir_durable(const kl_log_t *log, const char *mod, const char *path
     if (errno != EEXIST)
         return fs_io_error(log, mod, "mkdir", path);
     return KL_OK;
+}
+
+/* Unlink every entry of the open directory `d` (at `path`); the first failure stops it. */
+static kl_err_t fs_unlink_entries(const kl_log_t *log, const char *mod, DIR *d,
+                                  const char *path)
+{
+    struct dirent *e;
+    errno = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT) {
+            char what[300];
+            snprintf(what, sizeof what, "unlink %s in", e->d_name);
+            return fs_io_error(log, mod, what, path);
+        }
+        errno = 0;
+    }
+    return errno == 0 ? KL_OK : fs_io_error(log, mod, "readdir", path);
+}
+
+kl_err_t fs_remove_dir(const kl_log_t *log, const char *mod, const char *path)
+{
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return errno == ENOENT ? KL_OK : fs_io_error(log, mod, "opendir", path);
+    kl_err_t err = fs_unlink_entries(log, mod, d, path);
+    closedir(d);
+    if (err == KL_OK && rmdir(path) != 0 && errno != ENOENT)
+        err = fs_io_error(log, mod, "rmdir", path);
+    return err;
 }
 
 kl_err_t fs_write_full(const kl_log_t *log, const char *mod, int fd, const char *path,

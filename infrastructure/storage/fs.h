@@ -1,7 +1,8 @@
 /*
  * infrastructure/storage/fs.h — the small file-system steps the storage files share:
- * build a path, write a whole buffer, fsync a directory, create a directory durably, and
- * replace a file atomically (write a temp file, fsync it, rename it, fsync the directory).
+ * build a path, write a whole buffer, fsync a directory, create a directory durably, remove
+ * a directory of files, and replace a file atomically (write a temp file, fsync it, rename
+ * it, fsync the directory).
  * Layer: infrastructure. May touch: domain/error.h, logging, POSIX files and directories.
  *
  * Why a directory fsync: creating, renaming or deleting a file changes its directory, and
@@ -41,6 +42,13 @@ kl_err_t fs_fsync_dir(const kl_log_t *log, const char *mod, const char *dir);
  * new name survives a crash. An existing `path` is fine (nothing is fsynced). */
 kl_err_t fs_mkdir_durable(const kl_log_t *log, const char *mod, const char *path,
                           const char *parent);
+
+/* Remove the directory `path` and the files in it: unlink every entry, then rmdir. Not
+ * recursive: an entry that is itself a directory fails the call (a partition directory
+ * holds only files; anything else there is not ours to delete). A missing `path` is
+ * fine (already removed). On failure some entries may be gone already. Not durable by
+ * itself: fsync the parent afterwards. Cost: 1 readdir + 1 unlink per file + 1 rmdir. */
+kl_err_t fs_remove_dir(const kl_log_t *log, const char *mod, const char *path);
 
 /* Write all `n` bytes of `buf` to `fd` at its file position: one write(2) in the normal
  * case; the loop only resumes a short write or one interrupted by a signal (EINTR).

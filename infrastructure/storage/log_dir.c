@@ -3,7 +3,7 @@
  * second broker out, the topic catalogue (topic_store) and the open partition logs
  * (partition_log); implements the application's log_store port.
  * Layer: infrastructure. May touch: application/ports.h, storage/partition_log.h,
- * storage/topic_store.h, storage/fs.h, logging, POSIX files (mkdir, flock).
+ * storage/topic_store.h, storage/fs.h, logging, POSIX files (mkdir, flock, readdir).
  *
  * Kafka's rule for a shared directory: the broker takes an exclusive lock on
  * <log.dirs>/.lock at startup and refuses to start when another process holds it. flock(2)
@@ -16,9 +16,25 @@
  * memory that could disagree: partitions are opened only at startup and by
  * CreateTopics, and the read is one small file. A partition of a topic without a file
  * (a test's, or one opened by hand) gets the broker's defaults.
+ *
+ * DeleteTopics, and what a crash in the middle leaves (log_dir_topic_delete):
+ *   1. the topic's file is renamed to __klamm_topics/<topic>.deleting, and that directory
+ *      fsynced: from here on the topic does not exist at startup — a crash can no longer
+ *      bring back a half-deleted topic;
+ *   2. each open partition log is closed without a flush and its directory removed;
+ *   3. every "<topic>-<n>" directory still there is removed, log.dirs fsynced;
+ *   4. the marker is unlinked.
+ * A marker found at startup (a crash or an I/O error between 1 and 4) is finished
+ * there — steps 3 and 4 — before the broker serves anything, and a create of the same
+ * name finishes it first, so the new topic starts empty at offset 0. A failure to
+ * finish is logged and does not stop the start (the marker stays for the next one).
+ * A "<topic>-<n>" directory with neither a topic file nor a marker (a create that
+ * crashed before its file was written, or a directory that is not Klamm's) is logged at
+ * startup and left alone.
  */
 #include "infrastructure/storage/log_dir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -95,6 +111,9 @@ static kl_err_t log_dir_lock(kl_log_dir_t *d)
     return KL_OK;
 }
 
+static void log_dir_resume_deletions(kl_log_dir_t *d);
+static void log_dir_report_orphans(kl_log_dir_t *d);
+
 kl_err_t log_dir_open(kl_log_dir_t **out, const kl_storage_config_t *cfg, const kl_log_t *log)
 {
     kl_log_dir_t *d = calloc(1, sizeof *d);
@@ -111,6 +130,8 @@ kl_err_t log_dir_open(kl_log_dir_t **out, const kl_storage_config_t *cfg, const 
     if (err != KL_OK)
         goto err;
     KL_LOG_INF(log, LD_MOD, "using log.dirs %s", cfg->log_dir);
+    log_dir_resume_deletions(d);
+    log_dir_report_orphans(d);
     *out = d;
     return KL_OK;
 err:
@@ -137,6 +158,133 @@ void log_dir_tick(kl_log_dir_t *d, int64_t now_ms)
         (void)plog_tick(d->open[i], now_ms); /* a failed fsync is logged by segment */
 }
 
+/* ---- deleted topics: finishing their removal ---------------------------------------- */
+
+/* A partition directory's name "<topic>-<n>" (n in canonical decimal, as Klamm writes
+ * it): the topic and n; false for any other name. The last '-' splits it, since a topic
+ * name may contain '-' but a partition number cannot. */
+static bool log_dir_parse_partition_dir(const char *entry, char *topic, size_t cap,
+                                        int32_t *partition)
+{
+    const char *dash = strrchr(entry, '-');
+    if (dash == NULL || dash == entry || dash[1] == '\0' || (dash[1] == '0' && dash[2] != '\0'))
+        return false;
+    int64_t n = 0;
+    for (const char *c = dash + 1; *c != '\0'; c++) {
+        if (*c < '0' || *c > '9' || (n = n * 10 + (*c - '0')) > INT32_MAX)
+            return false;
+    }
+    size_t len = (size_t)(dash - entry);
+    if (len >= cap)
+        return false;
+    memcpy(topic, entry, len);
+    topic[len] = '\0';
+    *partition = (int32_t)n;
+    return topic_validate_name(topic, len) == KL_OK;
+}
+
+static bool log_dir_is_dir(DIR *dir, const struct dirent *e)
+{
+    struct stat st;
+    if (e->d_type != DT_UNKNOWN)
+        return e->d_type == DT_DIR;
+    return fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+typedef void (*log_dir_partition_dir_fn)(kl_log_dir_t *d, const char *entry,
+                                         const char *topic, void *arg);
+
+/* Call `fn` for every directory of log.dirs named like a partition directory. */
+static kl_err_t log_dir_each_partition_dir(kl_log_dir_t *d, log_dir_partition_dir_fn fn,
+                                           void *arg)
+{
+    DIR *dir = opendir(d->cfg.log_dir);
+    if (dir == NULL)
+        return log_dir_io_error(d, "opendir", d->cfg.log_dir);
+    char topic[KL_TOPIC_NAME_MAX + 1];
+    int32_t partition = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL)
+        if (log_dir_parse_partition_dir(e->d_name, topic, sizeof topic, &partition) &&
+            log_dir_is_dir(dir, e))
+            fn(d, e->d_name, topic, arg);
+    closedir(dir);
+    return KL_OK;
+}
+
+typedef struct log_dir_purge {
+    const char *topic;
+    bool failed;
+} log_dir_purge_t;
+
+static void log_dir_purge_one(kl_log_dir_t *d, const char *entry, const char *topic,
+                              void *arg)
+{
+    log_dir_purge_t *pg = arg;
+    char path[KL_PATH_MAX];
+    if (strcmp(topic, pg->topic) != 0)
+        return;
+    if (!fs_path_format(path, sizeof path, "%s/%s", d->cfg.log_dir, entry) ||
+        fs_remove_dir(d->log, LD_MOD, path) != KL_OK)
+        pg->failed = true;
+}
+
+/* Steps 3 and 4 of a deletion (see the top): every "<name>-<n>" directory removed,
+ * log.dirs fsynced, then the marker unlinked. Cost: 1 readdir of log.dirs + the removals
+ * + 2 fsyncs. Errors: KAFKA_STORAGE_ERROR (logged; the marker stays). */
+static kl_err_t log_dir_finish_delete(kl_log_dir_t *d, const char *name)
+{
+    log_dir_purge_t pg = { name, false };
+    kl_err_t err = log_dir_each_partition_dir(d, log_dir_purge_one, &pg);
+    if (err == KL_OK && pg.failed)
+        err = KL_ERR_KAFKA_STORAGE_ERROR;
+    if (err == KL_OK)
+        err = fs_fsync_dir(d->log, LD_MOD, d->cfg.log_dir);
+    if (err == KL_OK)
+        err = topic_store_unmark_deleted(d->topics, name);
+    return err;
+}
+
+/* A marker found at startup: finish that deletion. Never fails the start. */
+static kl_err_t log_dir_resume_one(void *arg, const char *name)
+{
+    kl_log_dir_t *d = arg;
+    if (topic_store_exists(d->topics, name)) {       /* only by hand: keep the live topic */
+        KL_LOG_WARNING(d->log, LD_MOD, "topic %s has both a file and a deletion marker in "
+                       KL_TOPIC_STORE_DIR "; keeping the topic, removing the marker", name);
+        (void)topic_store_unmark_deleted(d->topics, name);
+        return KL_OK;
+    }
+    if (log_dir_finish_delete(d, name) == KL_OK)
+        KL_LOG_INF(d->log, LD_MOD, "finished deleting topic %s (interrupted before)", name);
+    else
+        KL_LOG_WARNING(d->log, LD_MOD, "could not finish deleting topic %s; its files stay "
+                       "until the next start", name);
+    return KL_OK;
+}
+
+static void log_dir_resume_deletions(kl_log_dir_t *d)
+{
+    if (topic_store_each_deleting(d->topics, log_dir_resume_one, d) != KL_OK)
+        KL_LOG_WARNING(d->log, LD_MOD, "could not look for interrupted topic deletions");
+}
+
+static void log_dir_report_one(kl_log_dir_t *d, const char *entry, const char *topic,
+                               void *arg)
+{
+    (void)arg;
+    if (!topic_store_exists(d->topics, topic))
+        KL_LOG_WARNING(d->log, LD_MOD, "ignoring %s/%s: no topic %s in " KL_TOPIC_STORE_DIR
+                       " (a create that did not finish, or not Klamm's)", d->cfg.log_dir,
+                       entry, topic);
+}
+
+/* Startup: say which partition directories belong to no topic (they are never opened). */
+static void log_dir_report_orphans(kl_log_dir_t *d)
+{
+    (void)log_dir_each_partition_dir(d, log_dir_report_one, NULL);
+}
+
 /* ---- the log_store port -------------------------------------------------------------- */
 
 /* "<log.dirs>/<topic>-<partition>" into buf. */
@@ -153,7 +301,9 @@ static kl_err_t log_dir_partition_path(const kl_log_dir_t *d, char *buf, size_t 
 
 /* Partition directories first, metadata last: the rename inside topic_store_save is the
  * moment the topic exists. A crash before it leaves empty directories that a later
- * create of the same name reuses. Cost: 1 mkdir per partition + 1 + 2 fsyncs. */
+ * create of the same name reuses. What a deleted topic of the same name left (its
+ * marker says so) is removed first, so the new topic starts empty.
+ * Cost: 1 mkdir per partition + 1 + 2 fsyncs. */
 static kl_err_t log_dir_topic_create(void *self, const kl_topic_meta_t *meta)
 {
     kl_log_dir_t *d = self;
@@ -162,6 +312,9 @@ static kl_err_t log_dir_topic_create(void *self, const kl_topic_meta_t *meta)
         return err;
     if (topic_store_exists(d->topics, meta->name))
         return KL_ERR_TOPIC_ALREADY_EXISTS;
+    if (topic_store_deleting(d->topics, meta->name) &&
+        (err = log_dir_finish_delete(d, meta->name)) != KL_OK)
+        return err;
     for (int32_t p = 0; p < meta->partition_count; p++) {
         char path[KL_PATH_MAX];
         err = log_dir_partition_path(d, path, sizeof path, meta->name, p);
@@ -292,16 +445,45 @@ static kl_err_t log_dir_partition_open(void *self, const char *topic, int32_t pa
     return KL_OK;
 }
 
-static void log_dir_partition_close(void *self, void *log)
+static void log_dir_untrack(kl_log_dir_t *d, const void *log)
 {
-    kl_log_dir_t *d = self;
     for (size_t i = 0; i < d->open_count; i++) {
         if (d->open[i] == log) {
             d->open[i] = d->open[--d->open_count];
             break;
         }
     }
+}
+
+static void log_dir_partition_close(void *self, void *log)
+{
+    log_dir_untrack(self, log);
     plog_close(log);
+}
+
+/* The order and the crash rules are at the top. Cost: 1 rename + 1 fsync, the unlinks
+ * and rmdirs, 1 readdir of log.dirs, 1 unlink + 2 fsyncs. */
+static kl_err_t log_dir_topic_delete(void *self, const char *topic,
+                                     const kl_partition_t *partitions, int32_t count)
+{
+    kl_log_dir_t *d = self;
+    kl_err_t err = topic_store_mark_deleted(d->topics, topic);
+    if (err != KL_OK)
+        return err;
+    for (int32_t i = 0; i < count; i++) {
+        if (partitions[i].log == NULL)
+            continue;
+        log_dir_untrack(d, partitions[i].log);
+        (void)plog_delete(partitions[i].log);   /* what it left, finish_delete retries */
+    }
+    if (log_dir_finish_delete(d, topic) == KL_OK)
+        KL_LOG_INF(d->log, LD_MOD, "deleted topic %s with %" PRId32 " partition(s)", topic,
+                   count);
+    else
+        KL_LOG_WARNING(d->log, LD_MOD, "topic %s is deleted, but some of its files remain; "
+                       "they are removed at the next start or before %s is created again",
+                       topic, topic);
+    return KL_OK;
 }
 
 static kl_err_t log_dir_append(void *self, void *log, const uint8_t *batches, size_t len)
@@ -351,5 +533,6 @@ kl_log_store_t log_dir_store(kl_log_dir_t *d)
         .offset_for_timestamp = log_dir_offset_for_timestamp,
         .segments = log_dir_segments,
         .delete_segments_before = log_dir_delete_segments_before,
+        .topic_delete = log_dir_topic_delete,
     };
 }

@@ -3,11 +3,15 @@
  * one directory per topic-partition; implements the application's log_store port.
  * Layer: infrastructure. May touch: application/ports.h, domain/, POSIX files.
  *
+ * log_dir_open also finishes any topic deletion a crash interrupted (log_dir.c explains
+ * the order), before the broker loads a topic or serves a request.
+ *
  * Layout (docs/storage.md):
  *   <log.dirs>/<topic>-<partition>/<20-digit base offset>.log    batches as produced
  *   <log.dirs>/<topic>-<partition>/<20-digit base offset>.index  8-byte sparse entries
  *   <log.dirs>/<topic>-<partition>/<20-digit base offset>.timeindex  12-byte time entries
  *   <log.dirs>/__klamm_topics/<topic>.properties                 partition count, configs
+ *   <log.dirs>/__klamm_topics/<topic>.deleting                   a deletion not finished yet
  *   <log.dirs>/.lock                                             flock(LOCK_EX) while open
  */
 #ifndef KL_INFRA_STORAGE_LOG_DIR_H

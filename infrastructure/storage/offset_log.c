@@ -9,15 +9,19 @@
  *   int32  length      bytes that follow this field (CRC + body)
  *   uint32 crc         CRC-32C (domain/crc32c.h) of the body
  *   body:
- *   int8   type        1 = commit, 2 = group tombstone; bit 0x80 = "more records of the
- *                      same append follow" (see all-or-nothing below)
+ *   int8   type        1 = commit, 2 = group tombstone, 3 = topic tombstone; bit 0x80 =
+ *                      "more records of the same append follow" (see all-or-nothing below)
  *   int64  timestamp   commit time in ms (a tombstone has -1: the port gives it no time)
- *   int16 + bytes      group id
- *   commit only:
+ *   int16 + bytes      group id ("" in a topic tombstone)
+ *   commit and topic tombstone:
  *   int16 + bytes      topic
+ *   commit only:
  *   int32  partition
  *   int64  offset      the next offset the group will consume
  *   int16 + bytes      metadata ("" when the client sent none)
+ *
+ * A topic tombstone (DeleteTopics) cancels every group's earlier commits of that topic;
+ * a commit of it after the tombstone (the topic created again) counts as usual.
  *
  * Strings are at most 32767 bytes (an int16 length, like a Kafka wire STRING).
  *
@@ -52,8 +56,8 @@
  * written to offsets.log.tmp, which is fsynced, renamed over offsets.log, and the directory
  * fsynced. Crash-safe at every step: before the rename the old file is intact (and the .tmp
  * is deleted at the next open); after it the new file holds the same final state. Tombstones
- * are not written: the commits they cancelled are not either, so nothing older remains for
- * them to cancel. Cost: O(live) bytes written + 2 fsyncs, paid by the commit that crosses
+ * are not written (group or topic ones): the commits they cancelled are not either, so
+ * nothing older remains for them to cancel. Cost: O(live) bytes written + 2 fsyncs, paid by the commit that crosses
  * the threshold — amortised O(1) per record since at least 3/4 of the file was garbage.
  * Memory: every live entry (its strings included) is held; about what the coordinator holds.
  *
@@ -89,6 +93,7 @@
 
 #define OL_TYPE_COMMIT 1
 #define OL_TYPE_TOMBSTONE 2
+#define OL_TYPE_TOPIC_TOMBSTONE 3
 #define OL_TYPE_MORE 0x80
 
 #define OL_STR_MAX KL_OFFSET_LOG_STRING_MAX
@@ -142,7 +147,7 @@ struct offset_log {
 
 /* One record, decoded: pointers into a buffer, strings not NUL-terminated. */
 typedef struct ol_view {
-    uint8_t type;              /* OL_TYPE_COMMIT or OL_TYPE_TOMBSTONE */
+    uint8_t type;              /* OL_TYPE_COMMIT, _TOMBSTONE or _TOPIC_TOMBSTONE */
     bool more;
     int64_t timestamp_ms;
     const uint8_t *group;
@@ -206,6 +211,8 @@ static size_t ol_view_size(const ol_view_t *v)
     size_t n = OL_HEADER + OL_BODY_FIXED + v->group_len;
     if (v->type == OL_TYPE_COMMIT)
         n += OL_COMMIT_FIXED + v->topic_len + v->metadata_len;
+    if (v->type == OL_TYPE_TOPIC_TOMBSTONE)
+        n += 2 + v->topic_len;
     return n;
 }
 
@@ -223,6 +230,8 @@ static uint8_t *ol_encode(uint8_t *p, const ol_view_t *v)
         q = ol_put64(q, (uint64_t)v->offset);
         q = ol_put_str(q, v->metadata, v->metadata_len);
     }
+    if (v->type == OL_TYPE_TOPIC_TOMBSTONE)
+        q = ol_put_str(q, v->topic, v->topic_len);
     ol_put32(p, (uint32_t)(n - 4));
     ol_put32(p + 4, kl_crc32c(0, body, (size_t)(q - body)));
     return q;
@@ -264,7 +273,8 @@ static bool ol_decode_body(const uint8_t *b, size_t n, ol_view_t *v)
     v->type = h[0] & (uint8_t)~OL_TYPE_MORE;
     v->more = (h[0] & OL_TYPE_MORE) != 0;
     v->timestamp_ms = (int64_t)ol_get64(h + 1);
-    if (v->type != OL_TYPE_COMMIT && v->type != OL_TYPE_TOMBSTONE)
+    if (v->type != OL_TYPE_COMMIT && v->type != OL_TYPE_TOMBSTONE &&
+        v->type != OL_TYPE_TOPIC_TOMBSTONE)
         return false;
     if (!ol_take_str(&c, &v->group, &v->group_len))
         return false;
@@ -276,6 +286,8 @@ static bool ol_decode_body(const uint8_t *b, size_t n, ol_view_t *v)
         if (!ol_take_str(&c, &v->metadata, &v->metadata_len))
             return false;
     }
+    if (v->type == OL_TYPE_TOPIC_TOMBSTONE && !ol_take_str(&c, &v->topic, &v->topic_len))
+        return false;
     return c.left == 0;
 }
 
@@ -411,12 +423,36 @@ oom:
     return KL_ERR_UNKNOWN_SERVER_ERROR;
 }
 
+/* A topic tombstone: that topic's entries leave every group (and a group left with none
+ * leaves the map: compaction would write nothing for it anyway). */
+static void ol_map_drop_topic(offset_log_t *l, const ol_view_t *v)
+{
+    ol_group_t *g, *gtmp;
+    HASH_ITER(hh, l->groups, g, gtmp) {
+        ol_entry_t *e, *tmp;
+        HASH_ITER(hh, g->entries, e, tmp) {
+            if (e->topic_len != v->topic_len || memcmp(e->key, v->topic, v->topic_len) != 0)
+                continue;
+            HASH_DEL(g->entries, e);
+            free(e->metadata);
+            free(e);
+            l->live--;
+        }
+        if (g->entries == NULL)
+            ol_group_free(l, g);
+    }
+}
+
 /* Apply one record (commit or tombstone) to the map. */
 static kl_err_t ol_map_apply(void *arg, const ol_view_t *v)
 {
     offset_log_t *l = arg;
     if (v->type == OL_TYPE_COMMIT)
         return ol_map_put(l, v);
+    if (v->type == OL_TYPE_TOPIC_TOMBSTONE) {
+        ol_map_drop_topic(l, v);
+        return KL_OK;
+    }
     ol_group_t *g = NULL;
     HASH_FIND(hh, l->groups, v->group, v->group_len, g);
     if (g != NULL)
@@ -758,6 +794,19 @@ static kl_err_t offset_log_delete_group(void *self, const char *group_id)
     return ol_append_views(l, &v, 1);
 }
 
+static kl_err_t offset_log_delete_topic(void *self, const char *topic)
+{
+    offset_log_t *l = self;
+    if (topic == NULL || strlen(topic) > OL_STR_MAX)
+        return KL_ERR_INVALID_REQUEST;
+    ol_view_t v = {
+        .type = OL_TYPE_TOPIC_TOMBSTONE, .timestamp_ms = -1,
+        .group = (const uint8_t *)"", .group_len = 0,
+        .topic = (const uint8_t *)topic, .topic_len = strlen(topic),
+    };
+    return ol_append_views(l, &v, 1);
+}
+
 /* load_all's visitor adapter: NUL-terminated copies of the strings, then the port's record. */
 typedef struct ol_visit_ctx {
     kl_offset_visit_fn visit;
@@ -778,6 +827,11 @@ static kl_err_t ol_visit_view(void *arg, const ol_view_t *v)
     }
     memcpy(topic, v->topic, v->topic_len);
     topic[v->topic_len] = '\0';
+    rec.commit.topic = topic;
+    if (v->type == OL_TYPE_TOPIC_TOMBSTONE) {
+        rec.topic_deleted = true;
+        return ctx->visit(ctx->arg, &rec);
+    }
     memcpy(md, v->metadata, v->metadata_len);
     md[v->metadata_len] = '\0';
     rec.commit.topic = topic;
@@ -821,6 +875,7 @@ kl_offset_store_t offset_log_store(offset_log_t *l)
         .commit = offset_log_commit,
         .load_all = offset_log_load_all,
         .delete_group = offset_log_delete_group,
+        .delete_topic = offset_log_delete_topic,
     };
     return s;
 }

@@ -27,10 +27,10 @@
 #define KL_OFFSET_LOG_COMPACT_RATIO_DEFAULT 4
 
 typedef struct offset_log_options {
-    /* true: fdatasync after every commit / delete_group, before it returns (survives power
-     * loss; costs one disk flush per OffsetCommit). false: write(2) only, which survives a
-     * process crash or kill -9 (the page cache belongs to the kernel) but not power loss —
-     * Kafka's default flush policy for __consumer_offsets. */
+    /* true: fdatasync after every commit / delete_group / delete_topic, before it returns
+     * (survives power loss; costs one disk flush per OffsetCommit). false: write(2) only,
+     * which survives a process crash or kill -9 (the page cache belongs to the kernel) but
+     * not power loss — Kafka's default flush policy for __consumer_offsets. */
     bool sync_commits;
     /* Compact when the file holds more than compact_min_records records AND more than
      * compact_ratio times as many records as live (group, topic, partition) entries.

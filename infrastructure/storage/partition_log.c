@@ -1,8 +1,9 @@
 /*
  * infrastructure/storage/partition_log.c — a partition's segments: open + recover, roll,
  * find the segment of an offset, flush policy (see partition_log.h for the Kafka rules).
- * Layer: infrastructure. May touch: storage/segment.h, infrastructure/clock.h, logging,
- * POSIX directories and files (readdir; stat, unlink and a directory fsync for retention).
+ * Layer: infrastructure. May touch: storage/segment.h, storage/fs.h, infrastructure/clock.h,
+ * logging, POSIX directories and files (readdir; stat, unlink and a directory fsync for
+ * retention; removing the whole directory for DeleteTopics).
  *
  * Costs: open = 1 readdir + per older segment 1 pread of each index file + a full CRC scan
  * of the active one; append = a header walk of the request + segment_append, whose one
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "infrastructure/clock.h"
+#include "infrastructure/storage/fs.h"
 
 #define PLOG_MOD "partition_log"
 #define PLOG_PATH_MAX 4096           /* a segment file path (log_dir.h: KL_PATH_MAX) */
@@ -180,6 +182,20 @@ void plog_close(kl_partition_log_t *pl)
     free(pl->segments);
     free(pl->dir);
     free(pl);
+}
+
+/* No plog_flush: the bytes are about to be unlinked, and fsyncing them first would cost
+ * three fsyncs per partition for data nobody will read. */
+kl_err_t plog_delete(kl_partition_log_t *pl)
+{
+    for (size_t i = 0; i < pl->segment_count; i++)
+        segment_close(pl->segments[i]);
+    pl->segment_count = 0;
+    kl_err_t err = fs_remove_dir(pl->cfg.log, PLOG_MOD, pl->dir);
+    if (err == KL_OK)
+        KL_LOG_INF(pl->cfg.log, PLOG_MOD, "deleted %s", pl->dir);
+    plog_close(pl);
+    return err;
 }
 
 int64_t plog_log_start(const kl_partition_log_t *pl)

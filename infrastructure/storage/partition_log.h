@@ -1,9 +1,9 @@
 /*
  * infrastructure/storage/partition_log.h — one partition's log: its ordered segments in
  * <log.dirs>/<topic>-<partition>/, rolling, offset lookup, recovery and the flush policy.
- * Layer: infrastructure. May touch: storage/segment.h, the sink and clock ports,
- * infrastructure/clock.h, logging, POSIX dirs (and stat/unlink of segment files for
- * retention).
+ * Layer: infrastructure. May touch: storage/segment.h, storage/fs.h, the sink and clock
+ * ports, infrastructure/clock.h, logging, POSIX dirs (and stat/unlink of segment files for
+ * retention; the whole directory for DeleteTopics).
  *
  * Kafka's rules kept here:
  *   - log.segment.bytes (a topic's segment.bytes): a new segment is rolled when the active
@@ -103,6 +103,13 @@ kl_err_t plog_read(kl_partition_log_t *pl, int64_t offset, int32_t max_bytes,
  * below the target, then segment_offset_for_timestamp's time index lookup and short walk. */
 kl_err_t plog_offset_for_timestamp(kl_partition_log_t *pl, int64_t timestamp,
                                    int64_t *offset_out, int64_t *timestamp_out);
+
+/* DeleteTopics: close the log without flushing it, remove its directory and every file
+ * in it (fs_remove_dir), free `pl` (also on error: `pl` is gone either way). Readers
+ * holding a duplicate of a segment's descriptor (a queued Fetch response) still read the
+ * unlinked bytes. Not durable by itself: the caller fsyncs the parent directory.
+ * Errors: KAFKA_STORAGE_ERROR (a file or the directory could not be removed; logged). */
+kl_err_t plog_delete(kl_partition_log_t *pl);
 
 int64_t plog_log_start(const kl_partition_log_t *pl);   /* first segment's base (0 when empty) */
 int64_t plog_log_end(const kl_partition_log_t *pl);     /* the next offset to be appended */

@@ -242,3 +242,68 @@ kl_err_t topic_store_load(const kl_topic_store_t *ts, const char *name, kl_topic
     *found = err == KL_OK;
     return err;
 }
+
+/* ---- deletion ---------------------------------------------------------------------------- */
+
+kl_err_t topic_store_mark_deleted(kl_topic_store_t *ts, const char *name)
+{
+    char from[4096], to[4096];
+    if (topic_validate_name(name, strnlen(name, KL_TOPIC_NAME_MAX + 1)) != KL_OK)
+        return KL_ERR_UNKNOWN_TOPIC_OR_PARTITION;   /* no such file can exist */
+    if (!topic_store_path(ts, from, sizeof from, name, TS_SUFFIX) ||
+        !topic_store_path(ts, to, sizeof to, name, KL_TOPIC_STORE_DELETING_SUFFIX)) {
+        KL_LOG_ERR(ts->log, TS_MOD, "path too long under %s", ts->dir);
+        return KL_ERR_KAFKA_STORAGE_ERROR;
+    }
+    if (rename(from, to) != 0)
+        return errno == ENOENT ? KL_ERR_UNKNOWN_TOPIC_OR_PARTITION
+                               : topic_store_io_error(ts, "rename", from);
+    return fs_fsync_dir(ts->log, TS_MOD, ts->dir);
+}
+
+kl_err_t topic_store_unmark_deleted(kl_topic_store_t *ts, const char *name)
+{
+    char path[4096];
+    if (!topic_store_path(ts, path, sizeof path, name, KL_TOPIC_STORE_DELETING_SUFFIX)) {
+        KL_LOG_ERR(ts->log, TS_MOD, "path too long under %s", ts->dir);
+        return KL_ERR_KAFKA_STORAGE_ERROR;
+    }
+    if (unlink(path) != 0 && errno != ENOENT)
+        return topic_store_io_error(ts, "unlink", path);
+    return fs_fsync_dir(ts->log, TS_MOD, ts->dir);
+}
+
+bool topic_store_deleting(const kl_topic_store_t *ts, const char *name)
+{
+    char path[4096];
+    return topic_store_path(ts, path, sizeof path, name, KL_TOPIC_STORE_DELETING_SUFFIX) &&
+           access(path, F_OK) == 0;
+}
+
+/* The topic name of a marker "<topic>.deleting", or false. */
+static bool topic_store_marker_name(const char *file, char *name, size_t cap)
+{
+    size_t len = strlen(file), slen = strlen(KL_TOPIC_STORE_DELETING_SUFFIX);
+    if (len <= slen || strcmp(file + len - slen, KL_TOPIC_STORE_DELETING_SUFFIX) != 0 ||
+        len - slen >= cap)
+        return false;
+    memcpy(name, file, len - slen);
+    name[len - slen] = '\0';
+    return topic_validate_name(name, len - slen) == KL_OK;
+}
+
+kl_err_t topic_store_each_deleting(kl_topic_store_t *ts, kl_topic_name_visit_fn visit,
+                                   void *arg)
+{
+    DIR *d = opendir(ts->dir);
+    if (d == NULL)
+        return topic_store_io_error(ts, "opendir", ts->dir);
+    kl_err_t err = KL_OK;
+    char name[KL_TOPIC_NAME_MAX + 1];
+    struct dirent *e;
+    while (err == KL_OK && (e = readdir(d)) != NULL)
+        if (topic_store_marker_name(e->d_name, name, sizeof name))
+            err = visit(arg, name);
+    closedir(d);
+    return err;
+}

@@ -66,4 +66,31 @@ kl_err_t topic_store_load_all(kl_topic_store_t *ts, kl_topic_visit_fn visit, voi
 kl_err_t topic_store_load(const kl_topic_store_t *ts, const char *name, kl_topic_meta_t *meta,
                           bool *found);
 
+/* ---- deletion (DeleteTopics) ----
+ * A topic is deleted in two steps, so that a crash between them neither brings it back
+ * nor forgets its files: its file is renamed to "<topic>.deleting" (atomic; from then on
+ * topic_store_load_all does not see the topic), then, once the caller removed the
+ * partition directories, the marker is unlinked. A marker found later means "the files
+ * of <topic> may still be there": log_dir removes them at startup, or before a topic of
+ * that name is created again. */
+
+#define KL_TOPIC_STORE_DELETING_SUFFIX ".deleting"
+
+/* Rename "<name>.properties" to "<name>.deleting" and fsync the directory.
+ * Errors: UNKNOWN_TOPIC_OR_PARTITION (no such file), KAFKA_STORAGE_ERROR (logged). */
+kl_err_t topic_store_mark_deleted(kl_topic_store_t *ts, const char *name);
+
+/* Unlink "<name>.deleting" (a missing one is fine) and fsync the directory.
+ * Errors: KAFKA_STORAGE_ERROR (logged). */
+kl_err_t topic_store_unmark_deleted(kl_topic_store_t *ts, const char *name);
+
+/* Is there a "<name>.deleting" marker? */
+bool topic_store_deleting(const kl_topic_store_t *ts, const char *name);
+
+/* Call `visit(arg, name)` for every "<name>.deleting" marker whose name is a valid topic
+ * name. A visitor's error stops the walk and is returned. */
+typedef kl_err_t (*kl_topic_name_visit_fn)(void *arg, const char *name);
+kl_err_t topic_store_each_deleting(kl_topic_store_t *ts, kl_topic_name_visit_fn visit,
+                                   void *arg);
+
 #endif

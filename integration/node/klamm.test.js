@@ -255,6 +255,28 @@ describe('KafkaJS 2.2.4 against Klamm', () => {
     await assertTopicReadsBack('gzipped')
   })
 
+  step('admin.deleteTopics removes a topic; created again it starts empty', async () => {
+    await admin.createTopics({ topics: [{ topic: 'doomed', numPartitions: 2 }], timeout: 10000 })
+    await produce('doomed', [
+      { partition: 0, key: 'a', value: 'one' },
+      { partition: 1, key: 'b', value: 'two' }
+    ])
+    await admin.deleteTopics({ topics: ['doomed'], timeout: 10000 })
+    delete expected.doomed // nothing of it is left to read back
+    assert.ok(!(await admin.listTopics()).includes('doomed'))
+    assert.ok((await admin.listTopics()).includes('keyed'))
+    // Deleting it again: UNKNOWN_TOPIC_OR_PARTITION (which KafkaJS retries, then gives up).
+    await assert.rejects(admin.deleteTopics({ topics: ['doomed'], timeout: 10000 }),
+      e => (e.type ?? e.cause?.type) === 'UNKNOWN_TOPIC_OR_PARTITION')
+    assert.equal(await admin.createTopics({ topics: [{ topic: 'doomed', numPartitions: 1 }], timeout: 10000 }), true)
+    const offsets = await admin.fetchTopicOffsets('doomed')
+    assert.deepEqual(offsets.map(o => ({ partition: o.partition, low: o.low, high: o.high })),
+      [{ partition: 0, low: '0', high: '0' }])
+    const [first] = await produce('doomed', [{ partition: 0, key: 'c', value: 'new life' }])
+    assert.equal(first.offset, '0')
+    await assertTopicReadsBack('doomed')
+  })
+
   step('after a restart (SIGTERM) everything reads back at the same offsets', async () => {
     const watermarks = async () => (await admin.fetchTopicOffsets('keyed'))
       .sort((a, b) => a.partition - b.partition)

@@ -17,7 +17,8 @@ import unittest
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
-from kafka.errors import InvalidTopicError, TopicAlreadyExistsError
+from kafka.errors import InvalidTopicError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from kafka.structs import OffsetAndMetadata
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import klamm_broker  # noqa: E402
@@ -53,6 +54,36 @@ def allocated_bytes(broker, topic):
     and the segment's size."""
     st = os.stat(os.path.join(broker.log_dirs, "%s-0" % topic, "%020d.log" % 0))
     return st.st_blocks * 512, st.st_size
+
+
+def delete_topic(admin, name):
+    """DeleteTopics; returns [(topic, error_code)] (kafka-python raises on an error)."""
+    response = admin.delete_topics([name], timeout_ms=10000)
+    return [tuple(e[:2]) for e in response.topic_error_codes]
+
+
+def commit_offset(bootstrap, group, topic, partition, offset):
+    """A simple commit (no group membership) of one offset for `group`."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                             enable_auto_commit=False, client_id="it-committer",
+                             request_timeout_ms=20000)
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.commit({tp: OffsetAndMetadata(offset, None)})
+        return consumer.committed(tp)
+    finally:
+        consumer.close()
+
+
+def offsets_of(bootstrap, topic, partitions):
+    """({partition: earliest}, {partition: latest}) by ListOffsets."""
+    consumer = new_consumer(bootstrap)
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        return ({tp.partition: o for tp, o in consumer.beginning_offsets(tps).items()},
+                {tp.partition: o for tp, o in consumer.end_offsets(tps).items()})
+    finally:
+        consumer.close()
 
 
 def keyed_records(count, partitions=3):
@@ -247,6 +278,27 @@ class ProduceConsumeTest(KafkaTestCase):
         self.assertEqual(first.value, b"", "empty value stays empty, not null")
         self.assertIsNone(received[0][1].value, "null value stays null")
 
+    def test_delete_topic_then_create_it_again_empty(self):
+        create_topic(self.admin, "doomed", 2)
+        sent = [Record(b"d%d" % i, b"v%d" % i, [], i % 2) for i in range(10)]
+        produce(self.broker.bootstrap, "doomed", sent)
+        self.assertEqual(commit_offset(self.broker.bootstrap, "doomed-group", "doomed", 0, 3), 3)
+
+        self.assertEqual(delete_topic(self.admin, "doomed"), [("doomed", 0)])
+        self.assertNotIn("doomed", self.admin.list_topics())
+        with self.assertRaises(UnknownTopicOrPartitionError):
+            delete_topic(self.admin, "doomed")
+        # Kafka removes the committed offsets of a deleted topic (OffsetFetch, all of them).
+        self.assertEqual(self.admin.list_consumer_group_offsets("doomed-group"), {})
+
+        create_topic(self.admin, "doomed", 1)
+        self.assertIn("doomed", self.admin.list_topics())
+        self.assertEqual(offsets_of(self.broker.bootstrap, "doomed", 1), ({0: 0}, {0: 0}))
+        [m] = produce(self.broker.bootstrap, "doomed", [Record(b"new", b"life", [], 0)])
+        self.assertEqual(m.offset, 0)
+        received = consume_all(self.broker.bootstrap, "doomed", {0: 1})
+        self.assertEqual([(r.key, r.value) for r in received[0]], [(b"new", b"life")])
+
     def test_gzip_batch_round_trip(self):
         create_topic(self.admin, "gzipped", 1)
         sent = [Record(b"gz-%03d" % i, (b"compressible %d " % i) * 20, [("codec", b"gzip")], 0)
@@ -340,6 +392,31 @@ class RestartTest(KafkaTestCase):
             self.check_preallocate(admin)
         finally:
             admin.close()
+
+    def test_deleted_topic_stays_deleted_across_crash_restart_sigkill(self):
+        # The deletion is durable before DeleteTopics answers: after a SIGKILL the topic,
+        # its files and its committed offsets are still gone, and the name starts empty.
+        sent, metadata = self.produce_everything()
+        self.assertEqual(commit_offset(self.broker.bootstrap, "durable-group", "durable", 1, 7), 7)
+        admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap, request_timeout_ms=15000)
+        try:
+            self.assertEqual(delete_topic(admin, "durable"), [("durable", 0)])
+        finally:
+            admin.close()
+
+        self.broker.restart(signal.SIGKILL)
+
+        leftovers = [e for e in os.listdir(self.broker.log_dirs) if e.startswith("durable-")]
+        self.assertEqual(leftovers, [], "partition directories of the deleted topic")
+        admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap, request_timeout_ms=15000)
+        try:
+            self.assertNotIn("durable", admin.list_topics())
+            self.assertEqual(admin.list_consumer_group_offsets("durable-group"), {})
+            create_topic(admin, "durable", 3)
+        finally:
+            admin.close()
+        self.assertEqual(offsets_of(self.broker.bootstrap, "durable", 3),
+                         ({0: 0, 1: 0, 2: 0}, {0: 0, 1: 0, 2: 0}))
 
 
 # ---- runner: prints the broker log of failed tests and a countable summary ----------------

@@ -21,7 +21,9 @@
  *      base offsets in the frame; ASan catches a read one byte past it). A parked reply
  *      is dispatched again with the same frame at its deadline, as the server does;
  *   4. a checking Fetch v4 of partitions 0-2 from offset 0: every byte the store holds
- *      must come back unchanged, and the high watermarks must match the store.
+ *      must come back unchanged, and the high watermarks must match the store — or, when
+ *      the input deleted "topic" (DeleteTopics), broker and store must both have let go
+ *      of it and every partition must answer UNKNOWN_TOPIC_OR_PARTITION.
  * Invariants checked after every dispatch (a violation abort()s = a reported crash):
  *   - KL_REPLY_SEND: out->len >= 8, the int32 size prefix equals out->len - 4, and the
  *     correlation id in the response equals the request's;
@@ -199,6 +201,21 @@ static void fuzz_build_check_fetch(kl_writer_t *w)
     }
 }
 
+/* "topic" was deleted by the input (DeleteTopics): the broker and the store must agree,
+ * and every partition must now answer UNKNOWN_TOPIC_OR_PARTITION with no records. */
+static void fuzz_check_fetch_deleted(kl_reader_t *r)
+{
+    for (int32_t p = 0; p < FUZZ_PARTITIONS; p++) {
+        fuzz_check(rd_i32(r) == p, "checking Fetch: partitions out of order");
+        fuzz_check(rd_i16(r) == KL_ERR_UNKNOWN_TOPIC_OR_PARTITION,
+                   "checking Fetch: a deleted topic's partition did not say unknown");
+        (void)rd_i64(r);                       /* high_watermark */
+        (void)rd_i64(r);                       /* last_stable_offset */
+        (void)rd_array_len(r);                 /* aborted_transactions */
+        fuzz_check(rd_nullable_bytes(r).len <= 0, "checking Fetch: records of a deleted topic");
+    }
+}
+
 /* Everything the store holds for "topic" must come back byte for byte. */
 static void fuzz_check_fetch(kl_broker_t *b, coord_t *coord, const mem_log_store_t *store)
 {
@@ -218,7 +235,12 @@ static void fuzz_check_fetch(kl_broker_t *b, coord_t *coord, const mem_log_store
                memcmp(topic.ptr, FUZZ_TOPIC, strlen(FUZZ_TOPIC)) == 0,
                "checking Fetch: wrong topic name");
     fuzz_check(rd_array_len(&r) == FUZZ_PARTITIONS, "checking Fetch: wrong partition count");
-    for (int32_t p = 0; p < FUZZ_PARTITIONS; p++) {
+    bool deleted = broker_find_topic(b, FUZZ_TOPIC) == NULL;
+    fuzz_check(deleted == !mem_log_store_has_topic(store, FUZZ_TOPIC),
+               "broker and store disagree on whether \"topic\" exists");
+    if (deleted)
+        fuzz_check_fetch_deleted(&r);
+    for (int32_t p = 0; !deleted && p < FUZZ_PARTITIONS; p++) {
         size_t stored_len = 0;
         int64_t log_end = 0;
         const uint8_t *stored = mem_log_store_data(store, FUZZ_TOPIC, p, &stored_len, &log_end);

@@ -8,7 +8,9 @@ good day. These seeds reach the paths they do not: Produce with several valid ba
 harness's topic "limited"; Fetch from offset 0 of every partition of
 "topic" (reading back what the harness's warm-up Produce stored), a long poll that parks,
 tiny max_bytes; ListOffsets by timestamp; Metadata v8 auto-creating topics; CreateTopics
-with configs, a manual assignment and a duplicate name; ApiVersions v3 with tagged fields.
+with configs, a manual assignment and a duplicate name; DeleteTopics classic (v3, deleting
+the harness's "topic") and flexible (v4, v5 with a duplicate, an empty and an unknown
+name); ApiVersions v3 with tagged fields.
 The fuzzer mutates from there. Re-run after changing this file:  python3 test/fuzz/make_seeds.py
 """
 import os
@@ -169,6 +171,13 @@ def create_topics_v4(cid):
     return header(19, 4, cid) + array(topics) + i32(5000) + i8(0)
 
 
+def delete_topics(version, names, cid):
+    if version >= 4:                                # flexible: header v2, compact, tags
+        body = uvarint(len(names) + 1) + b"".join(compact_string(n) for n in names)
+        return header(20, version, cid, flexible=True) + body + i32(5000) + uvarint(0)
+    return header(20, version, cid) + array([string(n) for n in names]) + i32(5000)
+
+
 def api_versions_v3(cid):
     h = i16(18) + i16(3) + i32(cid) + string("seed") + uvarint(1) + uvarint(7) + uvarint(2) + b"hi"
     return h + compact_string("klamm-seed") + compact_string("1.0.0") + uvarint(0)
@@ -198,6 +207,10 @@ def main():
         "hand-metadata-v8-autocreate": metadata_v8(["topic", "auto-made", "bad/name", ""], 108),
         "hand-create-topics-v4": create_topics_v4(109),
         "hand-api-versions-v3-tagged": api_versions_v3(110),
+        "hand-delete-topics-v3": delete_topics(3, ["topic", "nope"], 112),
+        "hand-delete-topics-v4-flexible": delete_topics(4, ["limited"], 113),
+        "hand-delete-topics-v5-flexible": delete_topics(5, ["limited", "dup", "dup", "topic",
+                                                            ""], 114),
     }
     os.makedirs(OUT, exist_ok=True)
     for name, frame in seeds.items():

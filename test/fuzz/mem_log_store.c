@@ -216,6 +216,28 @@ static kl_err_t mem_offset_for_timestamp(void *self, void *log, int64_t timestam
     return KL_OK;
 }
 
+/* The port says: only a topic the broker holds (so one created through the port), with
+ * its partitions' own open logs, in order. Every log is closed and the data goes, so a
+ * topic created again under the name starts empty. */
+static kl_err_t mem_topic_delete(void *self, const char *topic,
+                                 const kl_partition_t *partitions, int32_t count)
+{
+    mem_log_store_t *s = self;
+    mem_topic_t *t = mem_find_topic(s, topic);
+    mem_contract(t != NULL, "topic_delete: topic was never created through the port");
+    mem_contract(count == t->meta.partition_count, "topic_delete: wrong partition count");
+    for (int32_t i = 0; i < count; i++) {
+        mem_contract(partitions[i].log == &t->partitions[i] && t->partitions[i].open,
+                     "topic_delete: a log that is not this partition's open log");
+        t->partitions[i].open = false;
+        free(t->partitions[i].data);
+    }
+    HASH_DEL(s->topics, t);
+    free(t->partitions);
+    free(t);
+    return KL_OK;
+}
+
 /* ---- lifecycle ----------------------------------------------------------------- */
 
 mem_log_store_t *mem_log_store_new(void)
@@ -252,6 +274,7 @@ kl_log_store_t mem_log_store_port(mem_log_store_t *s)
         .append = mem_append,
         .read = mem_read,
         .offset_for_timestamp = mem_offset_for_timestamp,
+        .topic_delete = mem_topic_delete,
     };
     return port;
 }
@@ -263,4 +286,9 @@ const uint8_t *mem_log_store_data(const mem_log_store_t *s, const char *topic,
     *len_out = p != NULL ? p->len : 0;
     *log_end_out = p != NULL ? p->log_end : 0;
     return p != NULL && p->len > 0 ? p->data : NULL;
+}
+
+bool mem_log_store_has_topic(const mem_log_store_t *s, const char *topic)
+{
+    return mem_find_topic(s, topic) != NULL;
 }

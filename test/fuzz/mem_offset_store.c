@@ -15,6 +15,7 @@
 typedef struct mem_offset_rec {
     char *group_id;
     bool group_deleted;
+    bool topic_deleted;
     char *topic;
     int32_t partition;
     int64_t offset;
@@ -95,6 +96,19 @@ static kl_err_t mem_delete_group(void *self, const char *group_id)
     return KL_OK;
 }
 
+static kl_err_t mem_delete_topic(void *self, const char *topic)
+{
+    mem_offset_store_t *s = self;
+    mem_offset_rec_t r = { 0 };
+    r.topic_deleted = true;
+    if (!mem_grow(s, 1) || !mem_dup("", &r.group_id) || !mem_dup(topic, &r.topic)) {
+        mem_rec_free(&r);
+        return KL_ERR_KAFKA_STORAGE_ERROR;
+    }
+    s->recs[s->count++] = r;
+    return KL_OK;
+}
+
 static kl_err_t mem_load_all(void *self, kl_offset_visit_fn visit, void *arg)
 {
     mem_offset_store_t *s = self;
@@ -104,6 +118,7 @@ static kl_err_t mem_load_all(void *self, kl_offset_visit_fn visit, void *arg)
         memset(&rec, 0, sizeof rec);
         rec.group_id = r->group_id;
         rec.group_deleted = r->group_deleted;
+        rec.topic_deleted = r->topic_deleted;
         rec.commit.topic = r->topic;
         rec.commit.partition = r->partition;
         rec.commit.offset = r->offset;
@@ -138,6 +153,7 @@ kl_offset_store_t mem_offset_store_port(mem_offset_store_t *s)
         .commit = mem_commit,
         .load_all = mem_load_all,
         .delete_group = mem_delete_group,
+        .delete_topic = mem_delete_topic,
     };
     return port;
 }

@@ -1,7 +1,7 @@
 /*
  * test/fuzz/mem_offset_store.h — an in-memory offset store (application/offset_store.h)
  * for the request-path fuzzer, so the consumer-group APIs (OffsetCommit, DeleteGroups…)
- * run against a real group coordinator.
+ * and the offsets part of DeleteTopics run against a real group coordinator.
  * Layer: test support. May touch: application/offset_store.h.
  *
  * It keeps every commit and deletion as a record (owned copies) and replays them in

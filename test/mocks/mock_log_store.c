@@ -125,6 +125,19 @@ kl_err_t mock_log_store_delete_segments_before(void *self, void *log, int64_t of
     return mock_type(kl_err_t);
 }
 
+kl_err_t mock_log_store_topic_delete(void *self, const char *topic,
+                                     const kl_partition_t *partitions, int32_t count)
+{
+    (void)self;
+    check_expected(topic);
+    check_expected(count);
+    for (int32_t i = 0; i < count; i++) {
+        void *log = partitions[i].log;
+        check_expected_ptr(log);
+    }
+    return mock_type(kl_err_t);
+}
+
 kl_log_store_t mock_log_store(void)
 {
     kl_log_store_t s = {
@@ -138,6 +151,7 @@ kl_log_store_t mock_log_store(void)
         .offset_for_timestamp = mock_log_store_offset_for_timestamp,
         .segments = mock_log_store_segments,
         .delete_segments_before = mock_log_store_delete_segments_before,
+        .topic_delete = mock_log_store_topic_delete,
     };
     return s;
 }
@@ -224,4 +238,14 @@ void mock_log_store_expect_delete_before(void *log, int64_t offset, int64_t log_
     expect_value(mock_log_store_delete_segments_before, offset, offset);
     will_return(mock_log_store_delete_segments_before, log_start);
     will_return(mock_log_store_delete_segments_before, result);
+}
+
+void mock_log_store_expect_topic_delete(const char *topic, void *const *logs, int32_t count,
+                                        kl_err_t result)
+{
+    expect_string(mock_log_store_topic_delete, topic, topic);
+    expect_value(mock_log_store_topic_delete, count, count);
+    for (int32_t i = 0; i < count; i++)
+        expect_value(mock_log_store_topic_delete, log, logs[i]);
+    will_return(mock_log_store_topic_delete, result);
 }

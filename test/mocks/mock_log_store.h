@@ -23,6 +23,8 @@
  *   segments            checks log                             returns count, segment info
  *                          pointer (min(cap, count) entries copied out), err
  *   delete_segments_before checks log, offset                  returns log start, err
+ *   topic_delete        checks topic, count, and every partitions[i].log (one
+ *                          check_expected(log) per partition, in order)   returns err
  */
 #ifndef KL_TEST_MOCK_LOG_STORE_H
 #define KL_TEST_MOCK_LOG_STORE_H
@@ -49,6 +51,8 @@ kl_err_t mock_log_store_segments(void *self, void *log, kl_segment_info_t *segs,
                                  size_t *count_out);
 kl_err_t mock_log_store_delete_segments_before(void *self, void *log, int64_t offset,
                                                int64_t *log_start_out);
+kl_err_t mock_log_store_topic_delete(void *self, const char *topic,
+                                     const kl_partition_t *partitions, int32_t count);
 
 /* Helpers: expect one call with these arguments and queue its results. Pointers passed
  * in (name, topic, metas, bytes) must outlive the call they describe. */
@@ -69,5 +73,8 @@ void mock_log_store_expect_segments(void *log, const kl_segment_info_t *segs, si
                                     kl_err_t result);
 void mock_log_store_expect_delete_before(void *log, int64_t offset, int64_t log_start,
                                          kl_err_t result);
+/* A topic_delete of `topic` handing over the `count` logs logs[0..count). */
+void mock_log_store_expect_topic_delete(const char *topic, void *const *logs, int32_t count,
+                                        kl_err_t result);
 
 #endif

@@ -50,6 +50,13 @@ kl_err_t mock_offset_store_delete_group(void *self, const char *group_id)
     return mock_type(kl_err_t);
 }
 
+kl_err_t mock_offset_store_delete_topic(void *self, const char *topic)
+{
+    (void)self;
+    check_expected(topic);
+    return mock_type(kl_err_t);
+}
+
 kl_offset_store_t mock_offset_store(mock_offset_store_t *m)
 {
     kl_offset_store_t s = {
@@ -57,6 +64,7 @@ kl_offset_store_t mock_offset_store(mock_offset_store_t *m)
         .commit = mock_offset_store_commit,
         .load_all = mock_offset_store_load_all,
         .delete_group = mock_offset_store_delete_group,
+        .delete_topic = mock_offset_store_delete_topic,
     };
     return s;
 }

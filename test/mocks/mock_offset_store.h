@@ -9,6 +9,7 @@
  *   load_all      visits the records of the mock_offset_store_t in `self`, in order,
  *                 then returns the queued kl_err_t (will_return(mock_offset_store_load_all, err)).
  *   delete_group  check_expected(group_id); returns the queued kl_err_t.
+ *   delete_topic  check_expected(topic); returns the queued kl_err_t.
  */
 #ifndef KL_TEST_MOCK_OFFSET_STORE_H
 #define KL_TEST_MOCK_OFFSET_STORE_H
@@ -31,5 +32,6 @@ kl_err_t mock_offset_store_commit(void *self, const char *group_id,
                                   int64_t commit_timestamp_ms);
 kl_err_t mock_offset_store_load_all(void *self, kl_offset_visit_fn visit, void *arg);
 kl_err_t mock_offset_store_delete_group(void *self, const char *group_id);
+kl_err_t mock_offset_store_delete_topic(void *self, const char *topic);
 
 #endif
