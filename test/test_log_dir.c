@@ -582,25 +582,31 @@ static void test_topic_segment_ms_overrides_the_broker(void **state)
     log_dir_close(d);
 }
 
-/* A hand-edited override that is not a number stops the partition from opening, with a
- * log line naming the topic: better than rolling by a setting nobody asked for. */
-static void test_bad_persisted_override_fails_the_open(void **state)
+/* A hand-edited override in odd.properties (`line`) stops the partition from opening,
+ * with a log line naming the topic and `what`. */
+static void check_bad_persisted_override(fixture_t *f, const char *line, const char *what)
 {
-    fixture_t *f = *state;
     kl_log_dir_t *d = open_dir(f);
     kl_log_store_t s = log_dir_store(d);
     char path[KL_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/__klamm_topics/odd.properties", f->cfg.log_dir);
     FILE *fp = fopen(path, "w");
     assert_non_null(fp);
-    fputs("partitions=1\nconfig.segment.ms=soon\n", fp);
+    fprintf(fp, "partitions=1\n%s\n", line);
     fclose(fp);
     void *log = NULL;
     kl_partition_offsets_t offs;
     assert_int_equal(s.partition_open(s.self, "odd", 0, &log, &offs), KL_ERR_KAFKA_STORAGE_ERROR);
     assert_true(log_says(f, "odd"));
-    assert_true(log_says(f, "segment.ms"));
+    assert_true(log_says(f, what));
     log_dir_close(d);
+}
+
+/* An override that is not a number: better not to open than to roll by a setting nobody
+ * asked for. */
+static void test_bad_persisted_override_fails_the_open(void **state)
+{
+    check_bad_persisted_override(*state, "config.segment.ms=soon", "segment.ms");
 }
 
 /* ---- a topic's preallocate over the broker's log.preallocate ---- */
@@ -698,21 +704,7 @@ static void test_topic_preallocate_true_overrides_the_broker(void **state)
 /* A hand-edited preallocate that is not a boolean stops the open, naming topic and key. */
 static void test_bad_persisted_preallocate_fails_the_open(void **state)
 {
-    fixture_t *f = *state;
-    kl_log_dir_t *d = open_dir(f);
-    kl_log_store_t s = log_dir_store(d);
-    char path[KL_PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/__klamm_topics/odd.properties", f->cfg.log_dir);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs("partitions=1\nconfig.preallocate=yes\n", fp);
-    fclose(fp);
-    void *log = NULL;
-    kl_partition_offsets_t offs;
-    assert_int_equal(s.partition_open(s.self, "odd", 0, &log, &offs), KL_ERR_KAFKA_STORAGE_ERROR);
-    assert_true(log_says(f, "odd"));
-    assert_true(log_says(f, "preallocate=yes"));
-    log_dir_close(d);
+    check_bad_persisted_override(*state, "config.preallocate=yes", "preallocate=yes");
 }
 
 static void test_retention_port_lists_and_deletes_segments(void **state)
