@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -257,6 +258,44 @@ static void test_write_full_error_names_the_file(void **state)
     assert_non_null(strstr(log_text(f), f->path));
 }
 
+/* fs_pread_all: every byte asked for, fewer only at the end of the file, -1 on an error. */
+static void test_pread_all_reads_to_the_end(void **state)
+{
+    fixture_t *f = *state;
+    write_text(f->path, "0123456789");
+    int fd = open(f->path, O_RDONLY);
+    assert_true(fd >= 0);
+    char buf[16] = "";
+    assert_int_equal(fs_pread_all(fd, buf, 4, 3), 4);
+    assert_memory_equal(buf, "3456", 4);
+    assert_int_equal(fs_pread_all(fd, buf, 8, 6), 4);           /* the file ends at 10 */
+    assert_memory_equal(buf, "6789", 4);
+    assert_int_equal(fs_pread_all(fd, buf, 0, 0), 0);
+    close(fd);
+    assert_int_equal(fs_pread_all(fd, buf, 4, 0), -1);          /* closed: EBADF */
+    assert_int_equal(errno, EBADF);
+}
+
+/* fs_pread_full: a short file is damage, with a log line saying where it ended. */
+static void test_pread_full_short_file_is_an_error(void **state)
+{
+    fixture_t *f = *state;
+    write_text(f->path, "0123456789");
+    int fd = open(f->path, O_RDONLY);
+    assert_true(fd >= 0);
+    char buf[16];
+    assert_int_equal(fs_pread_full(&f->log, MOD, fd, f->path, buf, 10, 0), KL_OK);
+    assert_memory_equal(buf, "0123456789", 10);
+    assert_int_equal(fs_pread_full(&f->log, MOD, fd, f->path, buf, 8, 6),
+                     KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_non_null(strstr(log_text(f), "unexpected end of file at 10"));
+    assert_non_null(strstr(log_text(f), f->path));
+    close(fd);
+    assert_int_equal(fs_pread_full(&f->log, MOD, fd, f->path, buf, 1, 0),
+                     KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_non_null(strstr(log_text(f), "pread"));
+}
+
 static void test_write_file_creates_and_truncates(void **state)
 {
     fixture_t *f = *state;
@@ -339,6 +378,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_full_writes_every_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_full_error_names_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pread_all_reads_to_the_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pread_full_short_file_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_file_creates_and_truncates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_file_swaps_content_and_removes_tmp,
                                         setup, teardown),

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,36 @@ kl_err_t fs_write_full(const kl_log_t *log, const char *mod, int fd, const char 
         if (w < 0)
             return fs_io_error(log, mod, "write", path);
         done += (size_t)w;
+    }
+    return KL_OK;
+}
+
+ssize_t fs_pread_all(int fd, void *buf, size_t n, int64_t pos)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, (char *)buf + done, n - done, (off_t)(pos + (int64_t)done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;                         /* end of file */
+        done += (size_t)r;
+    }
+    return (ssize_t)done;
+}
+
+kl_err_t fs_pread_full(const kl_log_t *log, const char *mod, int fd, const char *path,
+                       void *buf, size_t n, int64_t pos)
+{
+    ssize_t r = fs_pread_all(fd, buf, n, pos);
+    if (r < 0)
+        return fs_io_error(log, mod, "pread", path);
+    if ((size_t)r < n) {
+        kl_log_write(log, KL_LOG_ERROR, mod, "pread %s: unexpected end of file at %" PRId64,
+                     path, pos + (int64_t)r);
+        return KL_ERR_KAFKA_STORAGE_ERROR;
     }
     return KL_OK;
 }

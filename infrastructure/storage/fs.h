@@ -19,6 +19,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "domain/error.h"
 #include "infrastructure/logging.h"
@@ -55,6 +57,17 @@ kl_err_t fs_remove_dir(const kl_log_t *log, const char *mod, const char *path);
  * `path` only names the file in the log line. */
 kl_err_t fs_write_full(const kl_log_t *log, const char *mod, int fd, const char *path,
                        const void *buf, size_t n);
+
+/* Read `n` bytes at `pos` into `buf`, resuming short reads and EINTR. Returns the bytes
+ * read — fewer than `n` only at end of file — or -1 with errno set. No log line: for
+ * callers that decide themselves what a short file means (net/connection.c). */
+ssize_t fs_pread_all(int fd, void *buf, size_t n, int64_t pos);
+
+/* fs_pread_all where a short file is damage: an I/O error, or the end of the file before
+ * `n` bytes, is KL_ERR_KAFKA_STORAGE_ERROR with one log line naming `path` and where it
+ * ended. */
+kl_err_t fs_pread_full(const kl_log_t *log, const char *mod, int fd, const char *path,
+                       void *buf, size_t n, int64_t pos);
 
 /* Create (or truncate) `path` holding exactly `len` bytes of `buf`, fsynced. */
 kl_err_t fs_write_file(const kl_log_t *log, const char *mod, const char *path,

@@ -316,21 +316,7 @@ static kl_err_t ol_pwrite_full(const offset_log_t *l, int fd, const char *path,
 
 static kl_err_t ol_pread_full(const offset_log_t *l, uint8_t *buf, size_t n, int64_t pos)
 {
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pread(l->fd, buf + done, n - done, (off_t)(pos + (int64_t)done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return ol_io_error(l, "read", l->path);
-        if (r == 0) {
-            KL_LOG_ERR(l->log, OL_MOD, "read %s: file shrank under us at %" PRId64, l->path,
-                       pos + (int64_t)done);
-            return KL_ERR_KAFKA_STORAGE_ERROR;
-        }
-        done += (size_t)r;
-    }
-    return KL_OK;
+    return fs_pread_full(l->log, OL_MOD, l->fd, l->path, buf, n, pos);
 }
 
 /* ---- the map ----------------------------------------------------------------------------- */

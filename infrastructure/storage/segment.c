@@ -149,21 +149,7 @@ bool segment_parse_name(const char *name, int64_t *base_out)
 static kl_err_t segment_pread_full(const kl_segment_t *seg, int fd, const char *path,
                                    void *buf, size_t n, int64_t pos)
 {
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pread(fd, (uint8_t *)buf + done, n - done, (off_t)(pos + (int64_t)done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return segment_io_error(seg, "pread", path);
-        if (r == 0) {
-            KL_LOG_ERR(seg->log, SEG_MOD, "pread %s: unexpected end of file at %" PRId64,
-                       path, pos + (int64_t)done);
-            return KL_ERR_KAFKA_STORAGE_ERROR;
-        }
-        done += (size_t)r;
-    }
-    return KL_OK;
+    return fs_pread_full(seg->log, SEG_MOD, fd, path, buf, n, pos);
 }
 
 /* ---- the in-memory index: the .index file's bytes -------------------------------------- */

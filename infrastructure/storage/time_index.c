@@ -194,20 +194,7 @@ static const char *time_index_insane(const kl_time_index_t *idx, int64_t next_of
 
 static kl_err_t time_index_pread_full(kl_time_index_t *idx, size_t n)
 {
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pread(idx->fd, idx->bytes + done, n - done, (off_t)done);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return time_index_io_error(idx, "pread");
-        if (r == 0) {
-            KL_LOG_ERR(idx->log, TIX_MOD, "pread %s: unexpected end of file", idx->path);
-            return KL_ERR_KAFKA_STORAGE_ERROR;
-        }
-        done += (size_t)r;
-    }
-    return KL_OK;
+    return fs_pread_full(idx->log, TIX_MOD, idx->fd, idx->path, idx->bytes, n, 0);
 }
 
 kl_err_t time_index_load(kl_time_index_t *idx, int64_t next_offset)
