@@ -27,6 +27,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "infrastructure/storage/fs.h"
+
 static void conn_close_files(kl_conn_t *c, size_t from);
 
 /* Java's Inet6Address.getHostAddress: all eight groups in hex, no "::" compression, no
@@ -278,50 +280,40 @@ static void conn_queue_compact(kl_conn_t *c)
 
 static bool conn_pread_full(int fd, uint8_t *dst, size_t n, int64_t offset)
 {
-    while (n > 0) {
-        ssize_t r = pread(fd, dst, n, (off_t)offset);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;                  /* an I/O error, or the file is shorter */
-        dst += r;
-        n -= (size_t)r;
-        offset += r;
-    }
-    return true;
+    return fs_pread_all(fd, dst, n, offset) == (ssize_t)n;    /* short: the file shrank */
 }
 
-/* One file range of `out` onto the queue: by reference, with a descriptor of the
- * queue's own; when the process has none left (EMFILE), by reading it (one copy). */
-static bool conn_queue_file(kl_conn_t *c, const kl_wr_splice_t *s)
+/* One file range onto `dst`: by reference with a descriptor of `dst`'s own when
+ * `by_reference` and the process has one left (not EMFILE), else by reading it (one
+ * copy). */
+static bool conn_append_file(kl_writer_t *dst, const kl_wr_splice_t *s, bool by_reference)
 {
     if (s->len == 0)
         return true;
-    int fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+    int fd = by_reference ? fcntl(s->fd, F_DUPFD_CLOEXEC, 0) : -1;
     if (fd >= 0) {
-        if (wr_splice(&c->wq, fd, s->offset, s->len))
+        if (wr_splice(dst, fd, s->offset, s->len))
             return true;
         close(fd);
         return false;
     }
-    uint8_t *dst = wr_reserve(&c->wq, s->len);
-    return dst != NULL && conn_pread_full(s->fd, dst, s->len, s->offset);
+    uint8_t *bytes = wr_reserve(dst, s->len);
+    return bytes != NULL && conn_pread_full(s->fd, bytes, s->len, s->offset);
 }
 
-/* `out` onto the end of the queue: its memory bytes piece by piece, its file ranges in
- * between them. */
-static bool conn_queue_append(kl_conn_t *c)
+/* `src` onto the end of `dst`: its memory bytes piece by piece, its file ranges in
+ * between them (conn_append_file). */
+static bool conn_append_writer(kl_writer_t *dst, const kl_writer_t *src, bool by_reference)
 {
-    const kl_writer_t *o = &c->out;
     size_t prev = 0;
-    for (size_t i = 0; i < o->nsplices; i++) {
-        wr_raw(&c->wq, o->buf + prev, o->splices[i].at - prev);
-        prev = o->splices[i].at;
-        if (!wr_ok(&c->wq) || !conn_queue_file(c, &o->splices[i]))
+    for (size_t i = 0; i < src->nsplices; i++) {
+        wr_raw(dst, src->buf + prev, src->splices[i].at - prev);
+        prev = src->splices[i].at;
+        if (!wr_ok(dst) || !conn_append_file(dst, &src->splices[i], by_reference))
             return false;
     }
-    wr_raw(&c->wq, o->buf != NULL ? o->buf + prev : NULL, o->len - prev);
-    return wr_ok(&c->wq);
+    wr_raw(dst, src->buf != NULL ? src->buf + prev : NULL, src->len - prev);
+    return wr_ok(dst);
 }
 
 bool conn_queue_out(kl_conn_t *c)
@@ -338,7 +330,7 @@ bool conn_queue_out(kl_conn_t *c)
     }
     conn_queue_compact(c);
     size_t old_len = c->wq.len, old_n = c->wq.nsplices, old_spliced = c->wq.spliced;
-    if (conn_queue_append(c))
+    if (conn_append_writer(&c->wq, &c->out, true))
         return true;
     conn_close_files(c, old_n);            /* undo: the queue is as it was */
     c->wq.len = old_len;
@@ -364,13 +356,6 @@ kl_conn_chunk_t conn_write_chunk(const kl_conn_t *c)
     ch.len = end - c->wsent;
     ch.more = s != NULL;
     return ch;
-}
-
-const uint8_t *conn_write_data(const kl_conn_t *c, size_t *len)
-{
-    kl_conn_chunk_t ch = conn_write_chunk(c);
-    *len = ch.mem != NULL ? ch.len : 0;
-    return ch.mem;
 }
 
 void conn_write_drop(kl_conn_t *c)
@@ -404,21 +389,9 @@ bool conn_inline_files(kl_writer_t *w)
         return wr_ok(w);
     kl_writer_t flat;
     wr_init(&flat);
-    size_t prev = 0;
     bool ok = wr_ok(w) && (wr_total(w) == 0 || wr_reserve(&flat, wr_total(w)) != NULL);
-    flat.len = 0;
-    for (size_t i = 0; ok && i < w->nsplices; i++) {
-        const kl_wr_splice_t *s = &w->splices[i];
-        wr_raw(&flat, w->buf + prev, s->at - prev);
-        prev = s->at;
-        if (s->len == 0)
-            continue;
-        uint8_t *dst = wr_reserve(&flat, s->len);
-        ok = dst != NULL && conn_pread_full(s->fd, dst, s->len, s->offset);
-    }
-    if (ok)
-        wr_raw(&flat, w->buf != NULL ? w->buf + prev : NULL, w->len - prev);
-    if (!ok || !wr_ok(&flat)) {
+    flat.len = 0;                          /* one allocation, then filled in order */
+    if (!ok || !conn_append_writer(&flat, w, false)) {
         wr_free(&flat);
         return false;
     }

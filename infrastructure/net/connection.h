@@ -127,9 +127,6 @@ typedef struct kl_conn_chunk {
     bool more;                 /* more of the queue follows: worth MSG_MORE */
 } kl_conn_chunk_t;
 kl_conn_chunk_t conn_write_chunk(const kl_conn_t *c);
-/* The memory bytes that go next; *len == 0 when nothing is queued or a file range is
- * next (conn_write_chunk tells which). */
-const uint8_t *conn_write_data(const kl_conn_t *c, size_t *len);
 /* n bytes of the chunk conn_write_chunk returned were sent. */
 void conn_write_commit(kl_conn_t *c, size_t n);
 /* Forget everything queued (file ranges closed): after a chunk could not be sent, what
