@@ -134,12 +134,6 @@ static void fe_patch_i64(kl_writer_t *out, size_t at, int64_t val)
     kl_be64_write(out->buf + at, val);
 }
 
-/* Drop everything written after `len`, file ranges spliced since included. */
-static void fe_truncate(kl_writer_t *out, size_t len)
-{
-    wr_truncate(out, len);
-}
-
 /* The sink the store reads into: each reserve grows the response writer, and an
  * unreserve takes back what a read did not use; a splice appends a file range by
  * reference, sent later with sendfile(2) (see ports.h). */
@@ -151,7 +145,7 @@ static uint8_t *fe_sink_reserve(void *arg, size_t n)
 static void fe_sink_unreserve(void *arg, size_t n)
 {
     kl_writer_t *out = arg;
-    fe_truncate(out, n <= out->len ? out->len - n : 0);
+    wr_truncate(out, n <= out->len ? out->len - n : 0);
 }
 
 static bool fe_sink_splice(void *arg, int fd, int64_t offset, size_t n)
@@ -190,13 +184,13 @@ static kl_err_t fe_read_records(kl_broker_t *b, const char *topic, const fe_part
     kl_err_t err = fetch_partition(b, topic, p->index, p->fetch_offset, (int32_t)limit,
                                    &sink, res);
     if (err != KL_OK || !wr_ok(out)) {
-        fe_truncate(out, start);
+        wr_truncate(out, start);
         res->bytes = 0;
         return err != KL_OK ? err : KL_ERR_UNKNOWN_SERVER_ERROR;
     }
     /* Only the first partition with data may exceed the limit (one whole batch). */
     if (st->have_data && res->bytes > (size_t)limit) {
-        fe_truncate(out, start);
+        wr_truncate(out, start);
         res->bytes = 0;
     }
     return KL_OK;
@@ -279,7 +273,7 @@ kl_reply_t fetch_handle(kl_request_t *req, kl_reader_t *body, kl_writer_t *out)
     fe_process(req->broker, &q, v, &st, out);
 
     if (fe_should_park(req, &q, &st)) {
-        fe_truncate(out, entry_len);
+        wr_truncate(out, entry_len);
         req->park_until_ms = req->first_attempt_ms + q.max_wait_ms;
         return KL_REPLY_PARK;
     }
