@@ -24,8 +24,11 @@ BROKER    := $(BUILD)/klamm
 # Debian packages a fresh machine needs (build, unit tests, integration clients).
 DEB_PKGS  := gcc make libc6-dev zlib1g-dev libcmocka-dev uthash-dev python3 python3-yaml \
 	     python3-kafka kcat nodejs npm
+# Only `make bench` needs these: the load generator links librdkafka (its mock broker is
+# the reference), so `make test` on a fresh machine does not pull them in.
+BENCH_DEB_PKGS := librdkafka-dev
 
-.PHONY: all help deps build run test unit integration asan valgrind cov bench debug gdb-test crash-test load-test fuzz lab-start lab-check lab-reset lab-verify clean check-layers check-docs
+.PHONY: all help deps bench-deps build run test unit integration asan valgrind cov bench debug gdb-test crash-test load-test fuzz lab-start lab-check lab-reset lab-verify clean check-layers check-docs
 
 all: build
 
@@ -39,7 +42,7 @@ help:
 	@echo "make unit         cmocka unit tests only"
 	@echo "make integration  kafka-python, KafkaJS and kcat against a started broker"
 	@echo "make asan         unit + integration under AddressSanitizer + UBSan"
-	@echo "make deps         install what a fresh Debian machine lacks"
+	@echo "make deps         install what a fresh Debian machine lacks (bench-deps: librdkafka-dev for make bench)"
 	@echo "make check-layers the dependency rule of project.yml"
 	@echo "make check-docs   every file:function the docs name still exists"
 	@echo "make valgrind     unit tests under valgrind memcheck (leaks are errors)"
@@ -56,8 +59,9 @@ help:
 
 # ---- dependencies -------------------------------------------------------------
 # As root: apt-get install what is missing. Otherwise print the exact command.
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+# $(call apt_install,PACKAGES): the one recipe both deps and bench-deps use.
+define apt_install
+	@missing=""; for p in $(1); do \
 	  if [ "$$p" = nodejs ] || [ "$$p" = npm ]; then command -v $${p%js} >/dev/null 2>&1 && continue; fi; \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -66,6 +70,10 @@ deps:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || exit 1; \
 	  else echo "deps: missing Debian packages; run:  sudo apt-get install -y$$missing"; exit 1; fi; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(DEB_PKGS))
 	@if [ ! -d integration/node/node_modules/kafkajs ]; then \
 	  echo "deps: npm ci (KafkaJS for the integration tests)"; \
 	  (cd integration/node && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi
@@ -159,10 +167,13 @@ gdb-test: debug
 # ---- benchmark: Klamm and librdkafka's in-memory mock broker, side by side ----------
 BENCH_TOOL := $(BUILD)/klamm_bench
 
-bench: deps build $(BENCH_TOOL)
+bench: deps bench-deps build $(BENCH_TOOL)
 	@bash test/bench/run.sh $(abspath $(BROKER)) $(abspath $(BENCH_TOOL))
 
-$(BENCH_TOOL): test/bench/klamm_bench.c
+bench-deps:
+	$(call apt_install,$(BENCH_DEB_PKGS))
+
+$(BENCH_TOOL): test/bench/klamm_bench.c | bench-deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g -o $@ $< -lrdkafka -lpthread
 
