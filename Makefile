@@ -28,7 +28,7 @@ DEB_PKGS  := gcc make libc6-dev zlib1g-dev libcmocka-dev uthash-dev python3 pyth
 # the reference), so `make test` on a fresh machine does not pull them in.
 BENCH_DEB_PKGS := librdkafka-dev
 
-.PHONY: all help deps bench-deps build run test unit integration asan valgrind cov bench debug gdb-test crash-test load-test fuzz lab-start lab-check lab-reset lab-verify clean check-layers check-docs
+.PHONY: all help deps bench-deps bench-report-test build run test unit integration asan valgrind cov bench debug gdb-test crash-test load-test fuzz lab-start lab-check lab-reset lab-verify clean check-layers check-docs
 
 all: build
 
@@ -103,10 +103,14 @@ run: deps build
 	./$(BROKER) $(if $(wildcard server.properties),server.properties,)
 
 # ---- tests --------------------------------------------------------------------
-test: deps build check-layers check-docs unit cov lab-verify integration gdb-test crash-test load-test fuzz
+test: deps build check-layers check-docs bench-report-test unit cov lab-verify integration gdb-test crash-test load-test fuzz
 
 check-docs:
 	@$(PYTHON) test/tools/check_docs.py
+
+# The benchmark's target verdicts (test/bench/report.py) on made-up runs; not the benchmark.
+bench-report-test:
+	@$(PYTHON) test/bench/test_report.py
 
 check-layers:
 	@$(PYTHON) test/tools/check_layers.py project.yml

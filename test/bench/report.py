@@ -200,6 +200,10 @@ def main(path):
             "startup_ms": statistics.median(r["startup_ms"] for r in good) if good else None,
             "stop_ms": statistics.median(r["stop_ms"] for r in good) if good else None}
 
+    for line in targets(summary, groups):
+        print(line)
+    print()
+
     print("JSON (medians)")
     print(json.dumps({"nproc": machine.get("nproc"), "scale": machine.get("scale"),
                       "reps": machine.get("reps")}))
@@ -209,6 +213,67 @@ def main(path):
     if failed:
         print("\nNOT OK: %s" % ", ".join("%s/%s (%d of %d runs)" % (s["scenario"], s["broker"],
                                           s["runs"] - s["ok_runs"], s["runs"]) for s in failed))
+
+
+def pair_ratios(groups, scen, key):
+    """Klamm/mock of each interleaved pair (run i of Klamm against run i of the mock): the
+    spread behind a median ratio, which on a shared 2-core machine is wide."""
+    ks = [r for r in groups.get((scen, "klamm"), []) if r.get("ok")]
+    ms = [r for r in groups.get((scen, "mock"), []) if r.get("ok")]
+    return [k[key] / m[key] for k, m in zip(ks, ms) if k.get(key) and m.get(key)]
+
+
+def verdict(ok):
+    return "met    " if ok else "NOT MET"
+
+
+def targets(summary, groups):
+    """One line per target of issue 6, judged on the medians: "met" or "NOT MET", the
+    figures it was judged on, and for ratios the per-pair spread."""
+    out = ["TARGETS (issue 6; judged on the medians above, per-pair ratios in brackets)"]
+    for scen in [sc for (sc, b) in summary if b == "klamm" and (sc, "mock") in summary]:
+        k, m = summary[(scen, "klamm")], summary[(scen, "mock")]
+        if not k["ok_runs"] or not m["ok_runs"]:
+            out.append("  NOT MET  %-26s a run failed" % scen)
+            continue
+        for key, what in (("p_msgs_per_s", "produce"), ("c_msgs_per_s", "consume")):
+            if key == "c_msgs_per_s" and (m.get("c_log_start") or not m.get("consume")):
+                continue   # the mock evicted records: consume is not comparable
+            if k.get(key) is None or not m.get(key):
+                continue
+            r = k[key] / m[key]
+            spread = ", ".join("%.2f" % x for x in pair_ratios(groups, scen, key))
+            out.append("  %s %-26s %s ratio %.2f >= 1.0  [%s]"
+                       % (verdict(r >= 1.0), scen, what, r, spread))
+        if k.get("p_p99_ms") is not None and m.get("p_p99_ms") is not None:
+            out.append("  %s %-26s p99 %.1f ms <= mock's %.1f ms"
+                       % (verdict(k["p_p99_ms"] <= m["p_p99_ms"]), scen, k["p_p99_ms"],
+                          m["p_p99_ms"]))
+    scale = {sc: s for (sc, b), s in summary.items() if sc.startswith("scale ")}
+    base = next((s for sc, s in scale.items() if sc.endswith(" 1p")), None)
+    for suffix, what in ((" 64p", "64 partitions"), (" 32prod", "32 producer connections")):
+        row = next((s for sc, s in scale.items() if sc.endswith(suffix)), None)
+        if base and row and base.get("p_msgs_per_s") and row.get("p_msgs_per_s") is not None:
+            share = row["p_msgs_per_s"] / base["p_msgs_per_s"]
+            out.append("  %s %s keep %.0f %% >= 70 %% of the 1-partition msgs/s"
+                       % (verdict(share >= 0.7), what, 100 * share))
+    start = summary.get(("startup", "klamm"))
+    if start and start.get("startup_ms") is not None:
+        out.append("  %s startup %.1f ms < 1000 ms over %s"
+                   % (verdict(start["startup_ms"] < 1000), start["startup_ms"],
+                      start["scenario"].replace("startup ", "")))
+    big = [s for (sc, b), s in summary.items()
+           if b == "klamm" and s.get("records", 0) >= 2000000 and "vm_hwm_kib" in s]
+    if big:
+        peak = max(s["vm_hwm_kib"] for s in big) / 1024
+        out.append("  %s peak RSS %.0f MiB < 100 MiB in the 2M-record runs"
+                   % (verdict(peak < 100), peak))
+    lost = [s["scenario"] for (sc, b), s in summary.items()
+            if b == "klamm" and s.get("consume") and not s.get("c_log_start")
+            and (s.get("c_missing") or s.get("c_duplicate") or s.get("c_corrupt"))]
+    out.append("  %s every record read back exactly once from Klamm%s"
+               % (verdict(not lost), (": not in " + ", ".join(lost)) if lost else ""))
+    return out
 
 
 if __name__ == "__main__":
