@@ -37,6 +37,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -151,6 +153,58 @@ static uint64_t percentile(const uint64_t *sorted, size_t n, double p)
     if (rank > n)
         rank = n;
     return sorted[rank - 1];
+}
+
+/* ---- CPU time: the broker's and the client's ---------------------------------- */
+
+/* CPU time (user + system, ms) of this process's threads whose name starts with
+ * `prefix`, from /proc/self/task/TID/{comm,stat}. The mock cluster runs in a thread of
+ * its own ("rdk:mock"), so this tells its CPU apart from the client's: the mock's
+ * counterpart of the broker CPU run.sh reads for Klamm from /proc/PID/stat. Threads
+ * that already exited are not counted (the mock's lives until the cluster is destroyed).
+ * -1 where /proc cannot be read. */
+static long threads_cpu_ms(const char *prefix)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    long ticks = 0, hz = sysconf(_SC_CLK_TCK);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300], comm[32] = "", stat[1024];
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        bool match = fgets(comm, sizeof comm, f) && strncmp(comm, prefix, strlen(prefix)) == 0;
+        fclose(f);
+        snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
+        if (!match || !(f = fopen(path, "r")))
+            continue;
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[n] = '\0';
+        /* Fields after "pid (comm) ": state is field 3, utime 14 and stime 15. */
+        const char *p = strrchr(stat, ')');
+        unsigned long utime, stime;
+        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                        &utime, &stime) == 2)
+            ticks += (long)(utime + stime);
+    }
+    closedir(d);
+    return hz > 0 ? ticks * 1000 / hz : -1;
+}
+
+/* This whole process's CPU time so far (every thread, live or exited), ms. */
+static long process_cpu_ms(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000L;
 }
 
 /* ---- topic set-up ----------------------------------------------------------- */
@@ -778,6 +832,10 @@ int main(int argc, char **argv)
     uint64_t lost = cr.missing > cr.log_start ? cr.missing - cr.log_start : 0;
     bool consume_ok = !opt.consume || (lost == 0 && cr.duplicate == 0 && cr.corrupt == 0 &&
                                        cr.errors == 0);
+    /* CPU of the whole run, startup to here: the mock's thread, and the client (the rest). */
+    long mock_ms = mock_cluster ? threads_cpu_ms("rdk:mock") : -1;
+    long proc_ms = process_cpu_ms();
+    long client_ms = proc_ms < 0 ? -1 : proc_ms - (mock_ms > 0 ? mock_ms : 0);
     if (opt.json) {
         printf("{\"scenario\":\"%s\",\"broker\":\"%s\",\"records\":%" PRIu64 ",\"size\":%zu,"
                "\"partitions\":%d,\"producers\":%d,\"partitioner\":\"%s\",\"consume_mode\":\"%s\","
@@ -800,6 +858,9 @@ int main(int argc, char **argv)
                    cr.secs, cr.msgs_per_s, cr.mb_per_s, cr.first_ms, cr.received, cr.missing,
                    cr.duplicate, cr.corrupt, cr.errors, cr.log_start, cr.log_end,
                    cr.timed_out ? "true" : "false");
+        printf(",\"client_cpu_ms\":%ld", client_ms);
+        if (mock_cluster)
+            printf(",\"broker_cpu_ms\":%ld", mock_ms);
         printf("}\n");
     } else {
         printf("%s\n", produce_ok && consume_ok ? "OK" : "FAILED");

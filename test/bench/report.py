@@ -27,6 +27,8 @@ def brief(line):
         parts.append("VmHWM %d MiB" % (r["vm_hwm_kib"] // 1024))
     if "broker_cpu_ms" in r:
         parts.append("broker CPU %d ms" % r["broker_cpu_ms"])
+    if "client_cpu_ms" in r:
+        parts.append("client CPU %d ms" % r["client_cpu_ms"])
     return "; ".join(parts)
 
 
@@ -79,7 +81,7 @@ def main(path):
         for key in ("p_msgs_per_s", "p_mb_per_s", "p_p50_ms", "p_p99_ms", "p_max_ms",
                     "p_failed", "c_msgs_per_s", "c_mb_per_s", "c_first_ms", "c_received",
                     "c_missing", "c_duplicate", "c_corrupt", "c_log_start", "vm_hwm_kib",
-                    "broker_cpu_ms"):
+                    "broker_cpu_ms", "client_cpu_ms"):
             m = median(use, key)
             if m is not None:
                 s[key] = m
@@ -122,11 +124,13 @@ def main(path):
                          fmt(s.get("p_max_ms"), "%.1f"),
                          ratio(scen, "p_msgs_per_s") if broker == "klamm" else "",
                          fmt(s["vm_hwm_kib"] / 1024 if "vm_hwm_kib" in s else None, "%.0f"),
-                         fmt(s.get("broker_cpu_ms")), okcol(s)])
-    print("PRODUCE (broker CPU: the Klamm process's user + system time for the whole run, "
-          "produce and consume; the mock's cannot be told from the client's)")
+                         fmt(s.get("broker_cpu_ms")), fmt(s.get("client_cpu_ms")), okcol(s)])
+    print("PRODUCE (CPU = user + system time of the whole run, produce and consume: broker = "
+          "the Klamm process, or the mock's\nthread inside the client; client = the "
+          "benchmark process without the mock's thread)")
     table(["scenario", "broker", "msgs/s", "MB/s", "p50 ms", "p99 ms", "max ms",
-           "ratio Klamm/mock", "broker RSS MiB", "broker CPU ms", "ok runs"], rows)
+           "ratio Klamm/mock", "broker RSS MiB", "broker CPU ms", "client CPU ms", "ok runs"],
+          rows)
 
     rows = []
     for scen in compared:

@@ -11,7 +11,8 @@
 # partition and producer-connection scaling, startup time over ~1 GiB in ~100 segments,
 # and the broker's peak RSS (VmHWM). For every Klamm run it also records the broker's
 # own CPU time (utime + stime from /proc, the whole run: startup, produce and consume),
-# the figure that varies least between runs (docs/performance.md, "Noise").
+# the figure that varies least between runs (docs/performance.md, "Noise"); klamm_bench
+# reports the mock's (its thread's) and the client's own the same way.
 #
 # Environment: BENCH_SCALE=0.1 scales every record count (quick run), BENCH_REPS=N,
 # BENCH_KEEP=1 keeps the work directory (broker logs, raw results) for inspection.
