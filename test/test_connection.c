@@ -2,18 +2,23 @@
  * test/test_connection.c — unit tests of infrastructure/net/connection.c: Kafka framing
  * over an in-memory buffer (bytes fed in pieces), invalid sizes, compaction and growth
  * of the read buffer, the read back-pressure policy and the write queue — memory bytes
- * and file ranges (zero-copy Fetch) over real temporary files.
+ * and file ranges (zero-copy Fetch) over real temporary files; client_host, the peer's
+ * address as Kafka prints it, from sockaddrs built here.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "infrastructure/net/connection.h"
@@ -62,7 +67,7 @@ static void test_frame_fed_byte_by_byte(void **state)
 {
     (void)state;
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     uint8_t buf[64];
     size_t n = make_frame(buf, 10, 'a', 10);
     const uint8_t *frame;
@@ -86,7 +91,7 @@ static void test_two_frames_in_one_read(void **state)
 {
     (void)state;
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     uint8_t buf[64];
     size_t n = make_frame(buf, 3, 'x', 3);
     n += make_frame(buf + n, 5, 'y', 5);
@@ -113,7 +118,7 @@ static void test_two_frames_in_one_read(void **state)
 static void expect_bad_size(int32_t bad)
 {
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     uint8_t buf[8];
     make_frame(buf, bad, 0, 0);
     feed(&c, buf, 4, 4);
@@ -140,7 +145,7 @@ static void test_max_frame_grows_buffer_to_cap(void **state)
 {
     (void)state;
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     static uint8_t buf[MAX_FRAME + 4];
     size_t n = make_frame(buf, MAX_FRAME, 'z', MAX_FRAME);
     feed(&c, buf, n, 4096);
@@ -164,7 +169,7 @@ static void test_compaction_keeps_buffer_small(void **state)
 {
     (void)state;
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     uint8_t buf[1000];
     size_t n = make_frame(buf, 990, 'q', 990);   /* 994 bytes: frames straddle the end */
     size_t frames = 0;
@@ -189,7 +194,7 @@ static void test_compaction_moves_partial_frame_to_front(void **state)
 {
     (void)state;
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     static uint8_t buf[KL_CONN_RBUF_INITIAL];
     size_t first = KL_CONN_RBUF_INITIAL - 10;
     make_frame(buf, (int32_t)(first - 4), 'a', first - 4);
@@ -223,7 +228,7 @@ static void test_parked_frame_stays_put(void **state)
 {
     (void)state;
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     uint8_t buf[64];
     size_t n = make_frame(buf, 8, 'p', 8);
     feed(&c, buf, n, n);
@@ -251,7 +256,7 @@ static void test_wants_read_policy(void **state)
 {
     (void)state;
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     assert_true(conn_wants_read(&c, 10));
     kl_writer_t *w = conn_out(&c);
     wr_raw(w, "0123456789ab", 12);
@@ -272,7 +277,7 @@ static void test_read_lowat_is_what_the_head_frame_lacks(void **state)
 {
     (void)state;
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     assert_int_equal(conn_read_lowat(&c, 1u << 20), 1);          /* nothing buffered */
     static uint8_t buf[4 + 1000];
     size_t n = make_frame(buf, 1000, 'x', 1000);
@@ -288,7 +293,7 @@ static void test_read_lowat_is_what_the_head_frame_lacks(void **state)
     assert_int_equal(conn_read_lowat(&c, 1u << 20), 1);          /* parked: any byte */
     conn_free(&c);
 
-    conn_init(&c, 2, -1, "mem", MAX_FRAME);
+    conn_init(&c, 2, -1, "mem", NULL, MAX_FRAME);
     n = make_frame(buf, MAX_FRAME + 1, 'x', 0);                  /* a size we refuse */
     feed(&c, buf, n, n);
     assert_int_equal(conn_read_lowat(&c, 1u << 20), 1);
@@ -299,7 +304,7 @@ static void test_write_queue(void **state)
 {
     (void)state;
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     kl_writer_t *w = conn_out(&c);
     wr_raw(w, "abc", 3);
     uint8_t *built = w->buf;
@@ -338,7 +343,7 @@ static void test_large_buffers_kept_until_trimmed(void **state)
 {
     (void)state;
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", 4 * 1024 * 1024);
+    conn_init(&c, 1, -1, "mem", NULL, 4 * 1024 * 1024);
     kl_writer_t *w = conn_out(&c);
     assert_non_null(wr_reserve(w, 2 * KL_CONN_BUF_KEEP));
     assert_true(conn_queue_out(&c));
@@ -358,7 +363,7 @@ static void test_big_read_buffer_reused_then_trimmed(void **state)
     (void)state;
     enum { BIG = 3 * KL_CONN_BUF_KEEP };
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", 4 * BIG);
+    conn_init(&c, 1, -1, "mem", NULL, 4 * BIG);
     static uint8_t buf[BIG + 4];
     size_t n = make_frame(buf, BIG, 'x', BIG);
     feed(&c, buf, n, 65536);
@@ -446,7 +451,7 @@ static void test_queue_without_ranges_swaps_after_ranges(void **state)
     (void)state;
     int fd = temp_file();
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     kl_writer_t *w = conn_out(&c);
     wr_raw(w, "hd", 2);
     assert_true(wr_splice(w, fd, 0, 4));
@@ -479,7 +484,7 @@ static void test_chunks_of_a_response_with_a_file_range(void **state)
     (void)state;
     int fd = temp_file();
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     kl_writer_t *w = conn_out(&c);
     wr_raw(w, "HDR", 3);
     assert_true(wr_splice(w, fd, 2, 5));          /* "23456" */
@@ -549,7 +554,7 @@ static void test_adjacent_ranges_and_more_flag(void **state)
     (void)state;
     int fd = temp_file();
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     kl_writer_t *w = conn_out(&c);
     assert_true(wr_splice(w, fd, 0, 3));          /* no memory before it */
     assert_true(wr_splice(w, fd, 10, 2));
@@ -613,7 +618,7 @@ static void test_range_survives_closing_the_original_fd(void **state)
     (void)state;
     int fd = temp_file();
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     queue_range_response(&c, "<", fd, 26, 10, ">");
     close(fd);
     conn_write_commit(&c, 1);
@@ -636,7 +641,7 @@ static void test_pipelined_responses_with_ranges_keep_order(void **state)
     (void)state;
     int f1 = temp_file(), f2 = temp_file();
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     uint8_t got[128];
     size_t n = 0;
 
@@ -690,7 +695,7 @@ static void test_free_closes_unsent_ranges(void **state)
     (void)state;
     int fd = temp_file();
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     kl_writer_t *w = conn_out(&c);
     wr_raw(w, "h", 1);
     assert_true(wr_splice(w, fd, 0, 5));
@@ -716,7 +721,7 @@ static void test_drop_forgets_the_queue(void **state)
     (void)state;
     int fd = temp_file();
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     queue_range_response(&c, "h", fd, 0, 5, "tail");
     int dup_fd = c.wq.splices[0].fd;
     conn_write_commit(&c, 1);
@@ -761,7 +766,7 @@ static void test_bad_range_leaves_queue_as_it_was(void **state)
     assert_true(bad >= 500);
     close(bad);
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     queue_range_response(&c, "hello", fd, 0, 4, "!");
     conn_write_commit(&c, 2);                     /* "he" sent */
     size_t queued = conn_queued(&c), len = c.wq.len, nsplices = c.wq.nsplices;
@@ -813,7 +818,7 @@ static void test_no_descriptor_left_reads_range_into_memory(void **state)
     (void)state;
     int fd = temp_file();
     kl_conn_t c;
-    conn_init(&c, 1, -1, "mem", MAX_FRAME);
+    conn_init(&c, 1, -1, "mem", NULL, MAX_FRAME);
     kl_writer_t *w = conn_out(&c);
     wr_raw(w, "HD", 2);
     assert_true(wr_splice(w, fd, 3, 30));
@@ -907,14 +912,32 @@ static void test_inline_files_fails_on_unreadable_range(void **state)
 
 /* ---- client_host: the peer as Kafka's DescribeGroups shows it --------------------- */
 
-/* client_host of a connection from `peer`, as conn_init derives it. */
-static void expect_client_host(const char *peer, const char *want)
+/* An IPv4 peer a.b.c.d:port, as accept(2) fills it in. */
+static struct sockaddr_in ipv4_peer(const char *addr, int port)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    assert_int_equal(inet_pton(AF_INET, addr, &sin.sin_addr), 1);
+    return sin;
+}
+
+/* An IPv6 peer [addr%scope]:port (scope 0: none), as accept(2) fills it in. */
+static struct sockaddr_in6 ipv6_peer(const char *addr, uint32_t scope, int port)
+{
+    struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
+                                 .sin6_scope_id = scope };
+    assert_int_equal(inet_pton(AF_INET6, addr, &sin6.sin6_addr), 1);
+    return sin6;
+}
+
+/* client_host of a connection from `addr`, as conn_init spells it; the peer's log name
+ * is kept as given. */
+static void expect_client_host(const void *addr, const char *want)
 {
     kl_conn_t c;
-    conn_init(&c, 1, -1, peer, MAX_FRAME);
-    assert_string_equal(c.peer, peer);
+    conn_init(&c, 1, -1, "peer", (const struct sockaddr *)addr, MAX_FRAME);
+    assert_string_equal(c.peer, "peer");
     if (strcmp(c.client_host, want) != 0)
-        fail_msg("peer %s: client_host '%s', want '%s'", peer, c.client_host, want);
+        fail_msg("client_host '%s', want '%s'", c.client_host, want);
     conn_free(&c);
 }
 
@@ -922,27 +945,63 @@ static void expect_client_host(const char *peer, const char *want)
 static void test_client_host_of_ipv4_peer(void **state)
 {
     (void)state;
-    expect_client_host("127.0.0.1:40000", "/127.0.0.1");
-    expect_client_host("10.1.2.3:9", "/10.1.2.3");
-    expect_client_host("mem", "/mem");                     /* no port: kept whole */
+    struct sockaddr_in a = ipv4_peer("127.0.0.1", 40000);
+    expect_client_host(&a, "/127.0.0.1");
+    a = ipv4_peer("10.1.2.3", 9);
+    expect_client_host(&a, "/10.1.2.3");
+    a = ipv4_peer("255.255.255.255", 65535);
+    expect_client_host(&a, "/255.255.255.255");
+    a = ipv4_peer("0.0.0.0", 0);
+    expect_client_host(&a, "/0.0.0.0");
 }
 
 /* Java's Inet6Address prints all eight groups in hex, without "::" compression or
- * leading zeros ("/0:0:0:0:0:0:0:1" for ::1), then "%" and the scope id if the address
- * has one; an IPv4-mapped address is an Inet4Address to Java ("/127.0.0.1"). */
+ * leading zeros ("/0:0:0:0:0:0:0:1" for ::1). */
 static void test_client_host_of_ipv6_peer(void **state)
 {
     (void)state;
-    expect_client_host("[::1]:40000", "/0:0:0:0:0:0:0:1");
-    expect_client_host("[2001:db8::ab:0:1]:1", "/2001:db8:0:0:0:ab:0:1");
-    expect_client_host("[fd00::2]:65535", "/fd00:0:0:0:0:0:0:2");
-    expect_client_host("[fe80::fc:ff:fe00:1%2]:5", "/fe80:0:0:0:fc:ff:fe00:1%2");
-    expect_client_host("[::ffff:127.0.0.1]:7", "/127.0.0.1");
-    expect_client_host("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295]:65535",
-                       "/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295");
-    /* not what server.c produces; kept readable rather than guessed at */
-    expect_client_host("[not-v6]:1", "/not-v6");
-    expect_client_host("[::1", "/[::1");
+    struct sockaddr_in6 a = ipv6_peer("::1", 0, 40000);
+    expect_client_host(&a, "/0:0:0:0:0:0:0:1");
+    a = ipv6_peer("2001:db8::ab:0:1", 0, 1);
+    expect_client_host(&a, "/2001:db8:0:0:0:ab:0:1");
+    a = ipv6_peer("fd00::2", 0, 65535);
+    expect_client_host(&a, "/fd00:0:0:0:0:0:0:2");
+    a = ipv6_peer("::", 0, 1);
+    expect_client_host(&a, "/0:0:0:0:0:0:0:0");
+}
+
+/* A scoped (link-local) peer: "%" and the numeric scope id, as Java prints an accepted
+ * socket's address (it knows the id, not the interface's name). */
+static void test_client_host_of_scoped_ipv6_peer(void **state)
+{
+    (void)state;
+    struct sockaddr_in6 a = ipv6_peer("fe80::fc:ff:fe00:1", 2, 5);
+    expect_client_host(&a, "/fe80:0:0:0:fc:ff:fe00:1%2");
+    a = ipv6_peer("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", UINT32_MAX, 65535);
+    expect_client_host(&a, "/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295");
+}
+
+/* An IPv4 client of a dual-stack [::] listener arrives as ::ffff:a.b.c.d; to Java it is
+ * an Inet4Address: the dotted quad. */
+static void test_client_host_of_ipv4_mapped_peer(void **state)
+{
+    (void)state;
+    struct sockaddr_in6 a = ipv6_peer("::ffff:127.0.0.1", 0, 7);
+    expect_client_host(&a, "/127.0.0.1");
+    a = ipv6_peer("::ffff:10.200.3.4", 0, 7);
+    expect_client_host(&a, "/10.200.3.4");
+    a = ipv6_peer("::127.0.0.1", 0, 7);            /* IPv4-compatible, not mapped: v6 */
+    expect_client_host(&a, "/0:0:0:0:0:0:7f00:1");
+}
+
+/* No IP address to print (another family, or none: in-memory tests): "/?", as the
+ * server names such a peer "?" in its log lines. */
+static void test_client_host_without_ip_address(void **state)
+{
+    (void)state;
+    struct sockaddr_un un = { .sun_family = AF_UNIX, .sun_path = "/tmp/x" };
+    expect_client_host(&un, "/?");
+    expect_client_host(NULL, "/?");
 }
 
 int main(void)
@@ -951,6 +1010,9 @@ int main(void)
         cmocka_unit_test(test_frame_fed_byte_by_byte),
         cmocka_unit_test(test_client_host_of_ipv4_peer),
         cmocka_unit_test(test_client_host_of_ipv6_peer),
+        cmocka_unit_test(test_client_host_of_scoped_ipv6_peer),
+        cmocka_unit_test(test_client_host_of_ipv4_mapped_peer),
+        cmocka_unit_test(test_client_host_without_ip_address),
         cmocka_unit_test(test_two_frames_in_one_read),
         cmocka_unit_test(test_sizes_rejected),
         cmocka_unit_test(test_max_frame_grows_buffer_to_cap),

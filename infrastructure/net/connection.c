@@ -1,9 +1,9 @@
 /*
  * infrastructure/net/connection.c — a connection's buffers and Kafka framing.
  * Layer: infrastructure. May touch: memory (<stdlib.h>, <string.h>, snprintf), the
- * kl_writer_t of protocol/wire.h, and the descriptors of queued file ranges (dup, close,
- * pread when no descriptor is left), inet_pton (the peer's address as Kafka prints it).
- * No sockets: server.c moves bytes in and out.
+ * kl_writer_t of protocol/wire.h, the descriptors of queued file ranges (dup, close,
+ * pread when no descriptor is left), and the peer's struct sockaddr accept(2) filled in
+ * (read only, to spell client_host). No sockets: server.c moves bytes in and out.
  *
  * Costs: compaction is a memmove of the bytes of a partial frame, done only when the
  * head frame would not fit in the room left; growth doubles up to max_frame + 4, so
@@ -18,73 +18,69 @@
  */
 #include "infrastructure/net/connection.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "infrastructure/storage/fs.h"
 
 static void conn_close_files(kl_conn_t *c, size_t from);
 
-/* Java's Inet6Address.getHostAddress: all eight groups in hex, no "::" compression, no
- * leading zeros, then "%" + the scope id if there is one. An IPv4-mapped address is an
- * Inet4Address to Java (a dual-stack listener's IPv4 clients): the dotted quad. */
-static void conn_java_ipv6(char *dst, size_t cap, const struct in6_addr *a, const char *zone)
+/* Java's Inet4Address.toString: "/" + the dotted quad. */
+static void conn_java_ipv4(char *dst, size_t cap, const uint8_t b[4])
 {
-    const uint8_t *b = a->s6_addr;
-    if (IN6_IS_ADDR_V4MAPPED(a)) {
-        snprintf(dst, cap, "/%u.%u.%u.%u", b[12], b[13], b[14], b[15]);
+    snprintf(dst, cap, "/%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+}
+
+/* Java's Inet6Address.toString: "/" + all eight groups in hex, no "::" compression, no
+ * leading zeros, then "%" + the numeric scope id if there is one (an accepted socket's
+ * address carries the id, not an interface name). An IPv4-mapped address (an IPv4
+ * client of a dual-stack listener) is an Inet4Address to Java: the dotted quad. */
+static void conn_java_ipv6(char *dst, size_t cap, const struct sockaddr_in6 *sin6)
+{
+    const uint8_t *b = sin6->sin6_addr.s6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+        conn_java_ipv4(dst, cap, b + 12);
         return;
     }
-    snprintf(dst, cap, "/%x:%x:%x:%x:%x:%x:%x:%x%s%s",
+    char scope[12] = "";                            /* "%" + up to 10 digits */
+    if (sin6->sin6_scope_id != 0)
+        snprintf(scope, sizeof scope, "%%%u", (unsigned)sin6->sin6_scope_id);
+    snprintf(dst, cap, "/%x:%x:%x:%x:%x:%x:%x:%x%s",
              b[0] << 8 | b[1], b[2] << 8 | b[3], b[4] << 8 | b[5], b[6] << 8 | b[7],
              b[8] << 8 | b[9], b[10] << 8 | b[11], b[12] << 8 | b[13], b[14] << 8 | b[15],
-             zone[0] != '\0' ? "%" : "", zone);
+             scope);
 }
 
-/* "[addr%scope]" of a peer, `close` at its ']': Java's spelling if addr is IPv6. */
-static void conn_client_host_v6(kl_conn_t *c, const char *close)
+/* Kafka names a member's host InetAddress.toString(): "/" + the peer's address, no
+ * port. Spelled from the binary address accept(2) gave, so nothing is parsed back from
+ * the log name. No IP address (none given, another family): "/?", as the server's log
+ * names such a peer "?". */
+static void conn_client_host(char *dst, size_t cap, const struct sockaddr *addr)
 {
-    const char *addr = c->peer + 1;
-    size_t n = strcspn(addr, "%]");
-    const char *zone = addr[n] == '%' ? addr + n + 1 : close;
-    char text[INET6_ADDRSTRLEN], scope[16];
-    struct in6_addr a;
-    snprintf(text, sizeof text, "%.*s", (int)n, addr);
-    snprintf(scope, sizeof scope, "%.*s", (int)(close - zone), zone);
-    if (n < sizeof text && inet_pton(AF_INET6, text, &a) == 1)
-        conn_java_ipv6(c->client_host, sizeof c->client_host, &a, scope);
-    else
-        snprintf(c->client_host, sizeof c->client_host, "/%.*s", (int)(close - addr), addr);
-}
-
-/* Kafka names a member's host InetAddress.toString(), "/" + the address: the peer
- * ("ip:port" or "[v6addr%scope]:port", server.c) without its port, an IPv6 address
- * spelled as Java does ("/0:0:0:0:0:0:0:1" for ::1). Anything else is kept readable. */
-static void conn_client_host(kl_conn_t *c)
-{
-    const char *p = c->peer, *close = strchr(p, ']');
-    if (p[0] == '[' && close != NULL) {
-        conn_client_host_v6(c, close);
-        return;
+    if (addr != NULL && addr->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+        conn_java_ipv4(dst, cap, (const uint8_t *)&sin->sin_addr);
+    } else if (addr != NULL && addr->sa_family == AF_INET6) {
+        conn_java_ipv6(dst, cap, (const struct sockaddr_in6 *)addr);
+    } else {
+        snprintf(dst, cap, "/?");
     }
-    const char *colon = p[0] == '[' ? NULL : strrchr(p, ':');
-    int host_len = colon != NULL ? (int)(colon - p) : (int)strlen(p);
-    snprintf(c->client_host, sizeof c->client_host, "/%.*s", host_len, p);
 }
 
-void conn_init(kl_conn_t *c, uint64_t id, int fd, const char *peer, int32_t max_frame)
+void conn_init(kl_conn_t *c, uint64_t id, int fd, const char *peer,
+               const struct sockaddr *addr, int32_t max_frame)
 {
     memset(c, 0, sizeof *c);
     c->id = id;
     c->fd = fd;
     snprintf(c->peer, sizeof c->peer, "%s", peer != NULL ? peer : "?");
-    conn_client_host(c);
+    conn_client_host(c->client_host, sizeof c->client_host, addr);
     c->max_frame = max_frame > 0 ? (size_t)max_frame : 1;
     wr_init(&c->wq);
     wr_init(&c->out);

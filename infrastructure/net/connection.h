@@ -2,10 +2,11 @@
  * infrastructure/net/connection.h — one client connection's memory: the read buffer
  * with Kafka framing (int32 big-endian size + payload), the queue of response bytes
  * not yet sent, the writer responses are built in, and the in-flight request state.
- * Layer: infrastructure. May touch: memory, protocol/wire.h (kl_writer_t), and the file
- * descriptors of queued file ranges (dup, close, and pread as a fallback) — no sockets
- * here, so the framing can be tested over plain byte arrays and files; server.c does
- * the recv()/send()/sendfile() calls into and out of these buffers.
+ * Layer: infrastructure. May touch: memory, protocol/wire.h (kl_writer_t), the file
+ * descriptors of queued file ranges (dup, close, and pread as a fallback), and the
+ * peer's struct sockaddr (read only, for client_host) — no sockets here, so the framing
+ * can be tested over plain byte arrays and files; server.c does the
+ * recv()/send()/sendfile() calls into and out of these buffers.
  *
  * Read buffer: bytes [rstart, rend) of rbuf are received but not yet consumed; the
  * frame at rstart is the connection's head request. It is compacted (moved to offset
@@ -46,9 +47,10 @@ typedef enum kl_frame_status {
 typedef struct kl_conn {
     uint64_t id;
     int fd;                    /* owned by the server; -1 for in-memory tests */
-    char peer[64];             /* "ip:port" or "[v6addr]:port", for log lines */
+    char peer[64];             /* "ip:port" or "[v6addr%scope]:port", for log lines */
     char client_host[64];      /* "/ip" as Kafka shows a member's host (DescribeGroups):
-                                  Java's "/0:0:0:0:0:0:0:1" for ::1 (connection.c) */
+                                  Java's "/0:0:0:0:0:0:0:1" for ::1 (connection.c);
+                                  at most "/" + 39 + "%" + 10 digits */
     size_t max_frame;          /* socket.request.max.bytes (payload, without the prefix) */
 
     uint8_t *rbuf;             /* read buffer, allocated on first read */
@@ -74,9 +76,14 @@ typedef struct kl_conn {
     const char *close_reason;  /* static string for the close log line */
 } kl_conn_t;
 
-/* `peer` as server.c formats it ("ip:port", "[v6addr%scope]:port"); client_host is
- * derived from it. */
-void conn_init(kl_conn_t *c, uint64_t id, int fd, const char *peer, int32_t max_frame);
+struct sockaddr;
+
+/* `peer`: the name for log lines, as server.c formats it ("ip:port",
+ * "[v6addr%scope]:port"). `addr`: the peer's address as accept(2) gave it (a
+ * sockaddr_in or sockaddr_in6; NULL when there is none, e.g. in-memory tests), read
+ * only here, to spell client_host. */
+void conn_init(kl_conn_t *c, uint64_t id, int fd, const char *peer,
+               const struct sockaddr *addr, int32_t max_frame);
 void conn_free(kl_conn_t *c);
 
 /* ---- read side ---------------------------------------------------------------- */

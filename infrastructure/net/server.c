@@ -76,7 +76,8 @@ struct kl_server {
 /* "ip:port" for IPv4, "[v6addr]:port" for IPv6 (with "%scope" inside the brackets for a
  * link-local peer) — the form a client would type. An IPv4-mapped address (an IPv4
  * client of a dual-stack [::] listener) is shown as the IPv4 address it is, as Java's
- * InetAddress does. connection.c derives Kafka's client_host from this string. */
+ * InetAddress does. For log lines only: connection.c spells Kafka's client_host from
+ * the sockaddr itself (conn_init). */
 static void server_addr_name(const struct sockaddr_storage *ss, char *dst, size_t cap)
 {
     char ip[INET6_ADDRSTRLEN];
@@ -224,7 +225,8 @@ int server_port(const kl_server_t *s) { return s->port; }
 
 /* ---- connections: add, mark, close --------------------------------------------- */
 
-static bool server_add_conn(kl_server_t *s, int fd, const char *peer)
+static bool server_add_conn(kl_server_t *s, int fd, const char *peer,
+                            const struct sockaddr_storage *addr)
 {
     if (s->nconns == s->conns_cap) {
         size_t cap = s->conns_cap != 0 ? s->conns_cap * 2 : 16;
@@ -237,7 +239,8 @@ static bool server_add_conn(kl_server_t *s, int fd, const char *peer)
     kl_conn_t *c = malloc(sizeof *c);
     if (c == NULL)
         return false;
-    conn_init(c, s->next_id++, fd, peer, s->opts.max_frame_bytes);
+    conn_init(c, s->next_id++, fd, peer, (const struct sockaddr *)addr,
+              s->opts.max_frame_bytes);
     s->conns[s->nconns++] = c;
     return true;
 }
@@ -537,7 +540,7 @@ static void server_accept(kl_server_t *s)
         }
         int one = 1;   /* answers are whole frames: do not let Nagle hold them back */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (!server_add_conn(s, fd, peer)) {
+        if (!server_add_conn(s, fd, peer, &ss)) {
             KL_LOG_ERR(s->log, SERVER_LOG, "out of memory accepting %s", peer);
             close(fd);
             continue;
