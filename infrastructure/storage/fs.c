@@ -63,6 +63,36 @@ kl_err_t fs_mkdir_durable(const kl_log_t *log, const char *mod, const char *path
     return KL_OK;
 }
 
+static bool fs_is_dot_or_dotdot(const char *name)
+{
+    return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+}
+
+kl_err_t fs_each_entry(const kl_log_t *log, const char *mod, const char *dir,
+                       fs_entry_visit_fn visit, void *arg)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return fs_io_error(log, mod, "opendir", dir);
+    kl_err_t err = KL_OK;
+    for (;;) {
+        errno = 0;                  /* readdir's NULL is the end only while errno stays 0 */
+        struct dirent *e = readdir(d);
+        if (e == NULL) {
+            if (errno != 0)
+                err = fs_io_error(log, mod, "readdir", dir);
+            break;
+        }
+        if (fs_is_dot_or_dotdot(e->d_name))
+            continue;
+        err = visit(arg, e->d_name);
+        if (err != KL_OK)
+            break;
+    }
+    closedir(d);
+    return err;
+}
+
 /* Unlink every entry of the open directory `d` (at `path`); the first failure stops it. */
 static kl_err_t fs_unlink_entries(const kl_log_t *log, const char *mod, DIR *d,
                                   const char *path)
