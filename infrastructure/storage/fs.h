@@ -67,7 +67,8 @@ kl_err_t fs_each_entry(const kl_log_t *log, const char *mod, const char *dir,
  * recursive: an entry that is itself a directory fails the call (a partition directory
  * holds only files; anything else there is not ours to delete). A missing `path` is
  * fine (already removed). On failure some entries may be gone already. Not durable by
- * itself: fsync the parent afterwards. Cost: 1 readdir + 1 unlink per file + 1 rmdir. */
+ * itself: fsync the parent afterwards. Cost: 1 fs_each_entry walk + 1 unlink per file +
+ * 1 rmdir. */
 kl_err_t fs_remove_dir(const kl_log_t *log, const char *mod, const char *path);
 
 /* Write all `n` bytes of `buf` to `fd` at its file position: one write(2) in the normal
