@@ -10,7 +10,6 @@
  */
 #include "infrastructure/storage/topic_store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -300,18 +299,25 @@ static bool topic_store_marker_name(const char *file, char *name, size_t cap)
     return topic_validate_name(name, len - slen) == KL_OK;
 }
 
+/* One walk of topic_store_each_deleting: the caller's visitor. */
+typedef struct topic_store_marker_walk {
+    kl_topic_name_visit_fn visit;
+    void *arg;
+} topic_store_marker_walk_t;
+
+/* One entry of the directory: a marker's topic name goes to the caller's visitor. */
+static kl_err_t topic_store_marker_entry(void *arg, const char *file)
+{
+    const topic_store_marker_walk_t *w = arg;
+    char name[KL_TOPIC_NAME_MAX + 1];
+    if (!topic_store_marker_name(file, name, sizeof name))
+        return KL_OK;
+    return w->visit(w->arg, name);
+}
+
 kl_err_t topic_store_each_deleting(kl_topic_store_t *ts, kl_topic_name_visit_fn visit,
                                    void *arg)
 {
-    DIR *d = opendir(ts->dir);
-    if (d == NULL)
-        return topic_store_io_error(ts, "opendir", ts->dir);
-    kl_err_t err = KL_OK;
-    char name[KL_TOPIC_NAME_MAX + 1];
-    struct dirent *e;
-    while (err == KL_OK && (e = readdir(d)) != NULL)
-        if (topic_store_marker_name(e->d_name, name, sizeof name))
-            err = visit(arg, name);
-    closedir(d);
-    return err;
+    topic_store_marker_walk_t w = { visit, arg };
+    return fs_each_entry(ts->log, TS_MOD, ts->dir, topic_store_marker_entry, &w);
 }
