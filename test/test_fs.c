@@ -1,7 +1,9 @@
 /*
  * test/test_fs.c — unit tests of infrastructure/storage/fs.c: bounded path formatting and
- * joining, directory fsync, durable mkdir, removing a directory of files (not a nested
- * directory), whole-buffer writes, whole-file writes and the atomic replace (temp file,
+ * joining, directory fsync, durable mkdir, walking a directory's entries (every name once,
+ * "." and ".." never, a visitor's error stops the walk and is the answer, a directory that
+ * cannot be opened is logged), removing a directory of files (not a nested directory),
+ * whole-buffer writes, whole-file writes and the atomic replace (temp file,
  * fsync, rename, directory fsync), including the failures: each
  * returns KAFKA_STORAGE_ERROR and logs one line under the caller's module naming the file.
  * Every test works in its own mkdtemp directory.
@@ -167,6 +169,112 @@ static void test_mkdir_durable_failures(void **state)
     snprintf(missing, sizeof missing, "%s/missing", f->dir);
     assert_int_equal(fs_mkdir_durable(&f->log, MOD, sub, missing), KL_ERR_KAFKA_STORAGE_ERROR);
     assert_non_null(strstr(log_text(f), "open directory"));
+}
+
+/* ---- walking a directory's entries ----------------------------------------------------- */
+
+#define MAX_NAMES 8
+
+/* What a walk saw: each name once, in readdir order; `stop_after` > 0 makes the visit of
+ * that many-th name answer `stop_with`. */
+typedef struct walk {
+    char names[MAX_NAMES][32];
+    int count;
+    int stop_after;
+    kl_err_t stop_with;
+} walk_t;
+
+static kl_err_t record_name(void *arg, const char *name)
+{
+    walk_t *w = arg;
+    assert_true(w->count < MAX_NAMES);
+    snprintf(w->names[w->count++], sizeof w->names[0], "%s", name);
+    return w->count == w->stop_after ? w->stop_with : KL_OK;
+}
+
+static bool walk_saw(const walk_t *w, const char *name)
+{
+    for (int i = 0; i < w->count; i++)
+        if (strcmp(w->names[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void make_entries(fixture_t *f, const char *const *names, size_t n)
+{
+    char path[160];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", f->dir, names[i]);
+        write_text(path, "x");
+    }
+}
+
+static void test_each_entry_of_an_empty_dir_visits_nothing(void **state)
+{
+    fixture_t *f = *state;
+    walk_t w = { .count = 0 };
+    assert_int_equal(fs_each_entry(&f->log, MOD, f->dir, record_name, &w), KL_OK);
+    assert_int_equal(w.count, 0);                           /* "." and ".." are not entries */
+    assert_string_equal(log_text(f), "");
+}
+
+/* Files, a hidden file and a subdirectory: each once; "." and ".." never. */
+static void test_each_entry_visits_every_name_once(void **state)
+{
+    fixture_t *f = *state;
+    const char *names[] = { "00000000000000000000.log", "a.properties", ".hidden" };
+    make_entries(f, names, 3);
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/t-0", f->dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    walk_t w = { .count = 0 };
+    assert_int_equal(fs_each_entry(&f->log, MOD, f->dir, record_name, &w), KL_OK);
+    assert_int_equal(w.count, 4);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(walk_saw(&w, names[i]));
+    assert_true(walk_saw(&w, "t-0"));
+    assert_false(walk_saw(&w, "."));
+    assert_false(walk_saw(&w, ".."));
+    assert_string_equal(log_text(f), "");
+}
+
+/* A missing directory, or a file where the directory should be: STORAGE_ERROR, one line
+ * under the caller's module naming it, and no visit. */
+static void test_each_entry_of_a_missing_dir_is_an_error(void **state)
+{
+    fixture_t *f = *state;
+    char missing[128];
+    snprintf(missing, sizeof missing, "%s/missing", f->dir);
+    walk_t w = { .count = 0 };
+    assert_int_equal(fs_each_entry(&f->log, MOD, missing, record_name, &w),
+                     KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(w.count, 0);
+    assert_non_null(strstr(log_text(f), "[" MOD "]"));
+    assert_non_null(strstr(log_text(f), "opendir"));
+    assert_non_null(strstr(log_text(f), missing));
+    write_text(f->path, "x");
+    assert_int_equal(fs_each_entry(&f->log, MOD, f->path, record_name, &w),
+                     KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(w.count, 0);
+    assert_non_null(strstr(log_text(f), f->path));
+}
+
+/* The visitor stops the walk: its value is the answer, unchanged; nothing more is
+ * visited, and nothing is logged for it (the visitor says why itself). */
+static void test_each_entry_stops_at_the_visitors_error(void **state)
+{
+    fixture_t *f = *state;
+    const char *names[] = { "a", "b", "c" };
+    make_entries(f, names, 3);
+    walk_t w = { .stop_after = 1, .stop_with = KL_ERR_UNKNOWN_SERVER_ERROR };
+    assert_int_equal(fs_each_entry(&f->log, MOD, f->dir, record_name, &w),
+                     KL_ERR_UNKNOWN_SERVER_ERROR);
+    assert_int_equal(w.count, 1);
+    w = (walk_t){ .stop_after = 2, .stop_with = KL_ERR_CORRUPT_MESSAGE };
+    assert_int_equal(fs_each_entry(&f->log, MOD, f->dir, record_name, &w),
+                     KL_ERR_CORRUPT_MESSAGE);
+    assert_int_equal(w.count, 2);
+    assert_string_equal(log_text(f), "");
 }
 
 /* ---- removing a directory of files ------------------------------------------------------ */
@@ -372,6 +480,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mkdir_durable_creates_then_accepts_existing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdir_durable_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_entry_of_an_empty_dir_visits_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_entry_visits_every_name_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_entry_of_a_missing_dir_is_an_error,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_entry_stops_at_the_visitors_error,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_dir_removes_files_and_itself,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_dir_refuses_a_subdirectory,

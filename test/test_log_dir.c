@@ -6,9 +6,10 @@
  * and segment.ms over the broker's defaults, kept across a reopen), a topic's preallocate
  * over log.preallocate (st_blocks of the active segment, kept across a reopen), the flush
  * tick, and DeleteTopics: files and metadata gone, only the topic's own directories
- * touched, a name created again starting empty, and each place a crash can stop a
- * deletion (marker only, some directories left, all left, a marker beside a live topic
- * file, a directory that is not ours) finished — or left alone — at the next start.
+ * touched (not a file or a symlink named like one), a name created again starting empty,
+ * and each place a crash can stop a deletion (marker only, some directories left, all
+ * left, a marker beside a live topic file, a directory that is not ours) finished — or
+ * left alone — at the next start.
  * Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
@@ -881,6 +882,36 @@ static void test_delete_touches_only_its_own_directories(void **state)
     log_dir_close(d);
 }
 
+/* Named like one of the topic's partition directories but not a directory: a file, and a
+ * symlink to a directory holding someone's file. The deletion leaves both, and what is
+ * behind the link (a partition directory is recognised by lstat, never through a link). */
+static void test_delete_leaves_files_and_symlinks_named_like_partitions(void **state)
+{
+    fixture_t *f = *state;
+    kl_log_dir_t *d = open_dir(f);
+    kl_log_store_t s = log_dir_store(d);
+    make_topic(&s, "t", 1);
+    mkdir_in(f, "elsewhere");
+    char path[KL_PATH_MAX + 64], target[KL_PATH_MAX + 64];
+    const char *files[] = { "elsewhere/keep", "t-1" };
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", f->cfg.log_dir, files[i]);
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fclose(fp);
+    }
+    snprintf(target, sizeof target, "%s/elsewhere", f->cfg.log_dir);
+    snprintf(path, sizeof path, "%s/t-2", f->cfg.log_dir);
+    assert_int_equal(symlink(target, path), 0);
+    kl_partition_t p[1] = { { 0, { 0, 0, 0 }, NULL } };
+    assert_int_equal(s.topic_delete(s.self, "t", p, 1), KL_OK);
+    assert_false(exists(f, "t-0"));
+    assert_true(exists(f, "t-1"));
+    assert_true(exists(f, "t-2/keep"));
+    assert_false(exists(f, "__klamm_topics/t.deleting"));
+    log_dir_close(d);
+}
+
 /* Created again under the same name: empty, from offset 0. */
 static void test_created_again_starts_empty(void **state)
 {
@@ -1075,6 +1106,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_removes_files_and_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_of_an_unknown_topic_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_touches_only_its_own_directories, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_leaves_files_and_symlinks_named_like_partitions,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_created_again_starts_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_after_the_marker_is_finished_at_startup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_midway_is_finished_at_startup, setup, teardown),

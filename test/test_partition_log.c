@@ -1,13 +1,14 @@
 /*
- * test/test_partition_log.c — unit tests of infrastructure/storage/partition_log.c: rolling
- * with a small log.segment.bytes, reads at every offset across segments, reopen, recovery of
- * the active segment at every cut and with flipped bytes, index damage of older and active
- * segments, a corrupt batch in an older segment reported on read, empty and partial active
- * segments, leftover indexes, foreign file names, gaps, flush policy, offset by time (and
- * the time index: sealed at a roll, trusted after a restart, earlier segments not read),
- * rolling by time (segment.ms: batch timestamps, else the clock; reopen), and a SIGKILLed
- * child's log after rolls: the rolled segments' index files trusted, the active's rebuilt;
- * deleting the whole partition (DeleteTopics), which a duplicated descriptor survives.
+ * test/test_partition_log.c — unit tests of infrastructure/storage/partition_log.c: a
+ * missing directory refused, rolling with a small log.segment.bytes, reads at every offset
+ * across segments, reopen, recovery of the active segment at every cut and with flipped
+ * bytes, index damage of older and active segments, a corrupt batch in an older segment
+ * reported on read, empty and partial active segments, leftover indexes, foreign file
+ * names, gaps, flush policy, offset by time (and the time index: sealed at a roll, trusted
+ * after a restart, earlier segments not read), rolling by time (segment.ms: batch
+ * timestamps, else the clock; reopen), and a SIGKILLed child's log after rolls: the rolled
+ * segments' index files trusted, the active's rebuilt; deleting the whole partition
+ * (DeleteTopics), which a duplicated descriptor survives.
  * Every test works in its own mkdtemp directory under /tmp.
  */
 #include <setjmp.h>
@@ -242,6 +243,19 @@ static void test_empty_directory_starts_at_zero(void **state)
     char path[256];
     snprintf(path, sizeof path, "%s/00000000000000000000.log", f->dir);
     assert_int_equal(access(path, F_OK), 0);
+}
+
+/* No directory to open (log_dir makes it before): STORAGE_ERROR, and nothing created —
+ * a vanished directory must not pass for an empty partition. */
+static void test_open_of_a_missing_directory_fails(void **state)
+{
+    fixture_t *f = *state;
+    char missing[128];
+    snprintf(missing, sizeof missing, "%s/missing", f->dir);
+    kl_partition_log_t *pl = NULL;
+    assert_int_equal(plog_open(&pl, missing, &f->cfg), KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_null(pl);
+    assert_int_equal(access(missing, F_OK), -1);
 }
 
 static void test_rolls_at_segment_bytes(void **state)
@@ -1106,6 +1120,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_empty_directory_starts_at_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_of_a_missing_directory_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rolls_at_segment_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_stays_whole_and_respects_max_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_offsets_and_data, setup, teardown),

@@ -2,8 +2,8 @@
  * test/test_topic_store.c — unit tests of infrastructure/storage/topic_store.c: save/load
  * round trip with configs, one topic by name, temp and foreign files ignored, a corrupt file refused, names
  * and values the format cannot hold refused, the deletion marker (DeleteTopics: a marked
- * topic no longer loads, markers are listed, unmarking removes them). Each test uses its
- * own mkdtemp directory.
+ * topic no longer loads, markers are listed, unmarking removes them), and a directory
+ * that vanished failing the walks. Each test uses its own mkdtemp directory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -342,6 +342,22 @@ static void test_foreign_files_are_not_markers(void **state)
                      KL_ERR_UNKNOWN_SERVER_ERROR);
 }
 
+/* The directory gone from under an open store: the walks fail, rather than report "no
+ * topics" or "no markers" (a start would then forget every topic). */
+static void test_walks_of_a_vanished_directory_fail(void **state)
+{
+    fixture_t *f = *state;
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/" KL_TOPIC_STORE_DIR, f->dir);
+    assert_int_equal(rmdir(dir), 0);
+    assert_int_equal(topic_store_load_all(f->ts, collect, f), KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(f->seen_count, 0);
+    names_t n = { 0 };
+    assert_int_equal(topic_store_each_deleting(f->ts, collect_name, &n),
+                     KL_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(n.count, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +374,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mark_unmark_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mark_of_a_missing_topic_is_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_files_are_not_markers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_walks_of_a_vanished_directory_fail, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

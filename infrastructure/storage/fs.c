@@ -63,32 +63,76 @@ kl_err_t fs_mkdir_durable(const kl_log_t *log, const char *mod, const char *path
     return KL_OK;
 }
 
-/* Unlink every entry of the open directory `d` (at `path`); the first failure stops it. */
-static kl_err_t fs_unlink_entries(const kl_log_t *log, const char *mod, DIR *d,
-                                  const char *path)
+static bool fs_is_dot_or_dotdot(const char *name)
 {
-    struct dirent *e;
-    errno = 0;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT) {
-            char what[300];
-            snprintf(what, sizeof what, "unlink %s in", e->d_name);
-            return fs_io_error(log, mod, what, path);
+    return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+}
+
+/* fs_each_entry, except that a missing `dir` counts as an empty one when `missing_ok`:
+ * for fs_remove_dir, where a directory already gone is the goal reached. The public walk
+ * has no such switch, because for every other caller a vanished directory is damage that
+ * must not look like "no topics" or "no segments". */
+static kl_err_t fs_walk(const kl_log_t *log, const char *mod, const char *dir, bool missing_ok,
+                        fs_entry_visit_fn visit, void *arg)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return missing_ok && errno == ENOENT ? KL_OK : fs_io_error(log, mod, "opendir", dir);
+    kl_err_t err = KL_OK;
+    for (;;) {
+        errno = 0;                  /* readdir's NULL is the end only while errno stays 0 */
+        struct dirent *e = readdir(d);
+        if (e == NULL) {
+            if (errno != 0)
+                err = fs_io_error(log, mod, "readdir", dir);
+            break;
         }
-        errno = 0;
+        if (fs_is_dot_or_dotdot(e->d_name))
+            continue;
+        err = visit(arg, e->d_name);
+        if (err != KL_OK)
+            break;
     }
-    return errno == 0 ? KL_OK : fs_io_error(log, mod, "readdir", path);
+    closedir(d);
+    return err;
+}
+
+kl_err_t fs_each_entry(const kl_log_t *log, const char *mod, const char *dir,
+                       fs_entry_visit_fn visit, void *arg)
+{
+    return fs_walk(log, mod, dir, false, visit, arg);
+}
+
+/* What fs_unlink_entry needs besides the name: where, and whom to log as. */
+typedef struct fs_remove {
+    const kl_log_t *log;
+    const char *mod;
+    const char *dir;
+} fs_remove_t;
+
+/* Unlink one entry of the directory being removed; one already gone is fine. */
+static kl_err_t fs_unlink_entry(void *arg, const char *name)
+{
+    const fs_remove_t *rm = arg;
+    char *path = fs_join(rm->dir, name);
+    if (path == NULL)
+        return KL_ERR_UNKNOWN_SERVER_ERROR;
+    kl_err_t err = KL_OK;
+    if (unlink(path) != 0 && errno != ENOENT) {
+        int saved = errno;                          /* for fs_io_error, past the snprintf */
+        char what[300];
+        snprintf(what, sizeof what, "unlink %s in", name);
+        errno = saved;
+        err = fs_io_error(rm->log, rm->mod, what, rm->dir);
+    }
+    free(path);
+    return err;
 }
 
 kl_err_t fs_remove_dir(const kl_log_t *log, const char *mod, const char *path)
 {
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return errno == ENOENT ? KL_OK : fs_io_error(log, mod, "opendir", path);
-    kl_err_t err = fs_unlink_entries(log, mod, d, path);
-    closedir(d);
+    fs_remove_t rm = { log, mod, path };
+    kl_err_t err = fs_walk(log, mod, path, true, fs_unlink_entry, &rm);
     if (err == KL_OK && rmdir(path) != 0 && errno != ENOENT)
         err = fs_io_error(log, mod, "rmdir", path);
     return err;

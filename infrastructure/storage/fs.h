@@ -1,8 +1,8 @@
 /*
  * infrastructure/storage/fs.h — the small file-system steps the storage files share:
- * build a path, write a whole buffer, fsync a directory, create a directory durably, remove
- * a directory of files, and replace a file atomically (write a temp file, fsync it, rename
- * it, fsync the directory).
+ * build a path, write a whole buffer, fsync a directory, create a directory durably, walk
+ * a directory's entries, remove a directory of files, and replace a file atomically
+ * (write a temp file, fsync it, rename it, fsync the directory).
  * Layer: infrastructure. May touch: domain/error.h, logging, POSIX files and directories.
  *
  * Why a directory fsync: creating, renaming or deleting a file changes its directory, and
@@ -45,11 +45,30 @@ kl_err_t fs_fsync_dir(const kl_log_t *log, const char *mod, const char *dir);
 kl_err_t fs_mkdir_durable(const kl_log_t *log, const char *mod, const char *path,
                           const char *parent);
 
+/* A visitor of fs_each_entry, given one entry's name (not a path: join it with the
+ * directory when it needs one). KL_OK goes on to the next entry; anything else stops the
+ * walk and becomes fs_each_entry's result (the visitor logs its own errors). */
+typedef kl_err_t (*fs_entry_visit_fn)(void *arg, const char *name);
+
+/* Call visit(arg, name) for every entry of the directory `dir` except "." and "..":
+ * files, subdirectories and hidden names alike (the visitor filters). The order is
+ * readdir's, which is unspecified: a caller that needs one collects the names and sorts.
+ * The walk stops at the first visit that does not return KL_OK and returns that value
+ * unchanged — the only way to stop early, and no line is logged for it. A `dir` that
+ * cannot be opened (missing, not a directory) or read is KAFKA_STORAGE_ERROR with one line
+ * "opendir <dir>: ..." or "readdir <dir>: ..." under `mod`; a read error can come after
+ * some entries were visited. The visitor may unlink the entry it is given; an entry
+ * someone else creates or removes during the walk may or may not be visited (POSIX
+ * readdir). Cost: 1 opendir + 1 getdents(2) per few hundred entries + 1 closedir. */
+kl_err_t fs_each_entry(const kl_log_t *log, const char *mod, const char *dir,
+                       fs_entry_visit_fn visit, void *arg);
+
 /* Remove the directory `path` and the files in it: unlink every entry, then rmdir. Not
  * recursive: an entry that is itself a directory fails the call (a partition directory
  * holds only files; anything else there is not ours to delete). A missing `path` is
  * fine (already removed). On failure some entries may be gone already. Not durable by
- * itself: fsync the parent afterwards. Cost: 1 readdir + 1 unlink per file + 1 rmdir. */
+ * itself: fsync the parent afterwards. Cost: 1 fs_each_entry walk + 1 unlink per file +
+ * 1 rmdir. */
 kl_err_t fs_remove_dir(const kl_log_t *log, const char *mod, const char *path);
 
 /* Write all `n` bytes of `buf` to `fd` at its file position: one write(2) in the normal

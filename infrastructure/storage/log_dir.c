@@ -3,7 +3,7 @@
  * second broker out, the topic catalogue (topic_store) and the open partition logs
  * (partition_log); implements the application's log_store port.
  * Layer: infrastructure. May touch: application/ports.h, storage/partition_log.h,
- * storage/topic_store.h, storage/fs.h, logging, POSIX files (mkdir, flock, readdir).
+ * storage/topic_store.h, storage/fs.h, logging, POSIX files (mkdir, flock, lstat).
  *
  * Kafka's rule for a shared directory: the broker takes an exclusive lock on
  * <log.dirs>/.lock at startup and refuses to start when another process holds it. flock(2)
@@ -34,7 +34,6 @@
  */
 #include "infrastructure/storage/log_dir.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -183,33 +182,48 @@ static bool log_dir_parse_partition_dir(const char *entry, char *topic, size_t c
     return topic_validate_name(topic, len) == KL_OK;
 }
 
-static bool log_dir_is_dir(DIR *dir, const struct dirent *e)
+/* lstat, not stat: a symlink named like a partition directory is not Klamm's to delete. */
+static bool log_dir_is_dir(const char *path)
 {
     struct stat st;
-    if (e->d_type != DT_UNKNOWN)
-        return e->d_type == DT_DIR;
-    return fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 typedef void (*log_dir_partition_dir_fn)(kl_log_dir_t *d, const char *entry,
                                          const char *topic, void *arg);
 
-/* Call `fn` for every directory of log.dirs named like a partition directory. */
+/* One walk of log.dirs by log_dir_each_partition_dir: whom to call, with what. */
+typedef struct log_dir_walk {
+    kl_log_dir_t *d;
+    log_dir_partition_dir_fn fn;
+    void *arg;
+} log_dir_walk_t;
+
+/* One entry of log.dirs: `fn` when it is a directory named like a partition directory
+ * (the name is checked first: that costs no system call). */
+static kl_err_t log_dir_visit_entry(void *arg, const char *entry)
+{
+    const log_dir_walk_t *w = arg;
+    char topic[KL_TOPIC_NAME_MAX + 1], path[KL_PATH_MAX];
+    int32_t partition = 0;
+    if (!log_dir_parse_partition_dir(entry, topic, sizeof topic, &partition))
+        return KL_OK;
+    if (!fs_path_format(path, sizeof path, "%s/%s", w->d->cfg.log_dir, entry)) {
+        KL_LOG_ERR(w->d->log, LD_MOD, "path too long: %s/%s", w->d->cfg.log_dir, entry);
+        return KL_ERR_KAFKA_STORAGE_ERROR;
+    }
+    if (log_dir_is_dir(path))
+        w->fn(w->d, entry, topic, w->arg);
+    return KL_OK;
+}
+
+/* Call `fn` for every directory of log.dirs named like a partition directory. Cost: 1
+ * fs_each_entry walk of log.dirs + 1 lstat per entry so named. */
 static kl_err_t log_dir_each_partition_dir(kl_log_dir_t *d, log_dir_partition_dir_fn fn,
                                            void *arg)
 {
-    DIR *dir = opendir(d->cfg.log_dir);
-    if (dir == NULL)
-        return log_dir_io_error(d, "opendir", d->cfg.log_dir);
-    char topic[KL_TOPIC_NAME_MAX + 1];
-    int32_t partition = 0;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL)
-        if (log_dir_parse_partition_dir(e->d_name, topic, sizeof topic, &partition) &&
-            log_dir_is_dir(dir, e))
-            fn(d, e->d_name, topic, arg);
-    closedir(dir);
-    return KL_OK;
+    log_dir_walk_t w = { d, fn, arg };
+    return fs_each_entry(d->log, LD_MOD, d->cfg.log_dir, log_dir_visit_entry, &w);
 }
 
 typedef struct log_dir_purge {
@@ -230,7 +244,7 @@ static void log_dir_purge_one(kl_log_dir_t *d, const char *entry, const char *to
 }
 
 /* Steps 3 and 4 of a deletion (see the top): every "<name>-<n>" directory removed,
- * log.dirs fsynced, then the marker unlinked. Cost: 1 readdir of log.dirs + the removals
+ * log.dirs fsynced, then the marker unlinked. Cost: 1 walk of log.dirs + the removals
  * + 2 fsyncs. Errors: KAFKA_STORAGE_ERROR (logged; the marker stays). */
 static kl_err_t log_dir_finish_delete(kl_log_dir_t *d, const char *name)
 {
@@ -462,7 +476,7 @@ static void log_dir_partition_close(void *self, void *log)
 }
 
 /* The order and the crash rules are at the top. Cost: 1 rename + 1 fsync, the unlinks
- * and rmdirs, 1 readdir of log.dirs, 1 unlink + 2 fsyncs. */
+ * and rmdirs, 1 walk of log.dirs, 1 unlink + 2 fsyncs. */
 static kl_err_t log_dir_topic_delete(void *self, const char *topic,
                                      const kl_partition_t *partitions, int32_t count)
 {

@@ -2,18 +2,18 @@
  * infrastructure/storage/partition_log.c — a partition's segments: open + recover, roll,
  * find the segment of an offset, flush policy (see partition_log.h for the Kafka rules).
  * Layer: infrastructure. May touch: storage/segment.h, storage/fs.h, infrastructure/clock.h,
- * logging, POSIX directories and files (readdir; stat, unlink and a directory fsync for
- * retention; removing the whole directory for DeleteTopics).
+ * logging, POSIX directories and files (a walk of the directory; stat, unlink and a
+ * directory fsync for retention; removing the whole directory for DeleteTopics).
  *
- * Costs: open = 1 readdir + per older segment 1 pread of each index file + a full CRC scan
- * of the active one; append = a header walk of the request + segment_append, whose one
- * write(2) is the .log's (+ on a roll, the old segment's index entries still in memory
- * written, 1 ftruncate and 3 fsyncs); read = binary search over segments +
- * segment_read; by time = no I/O for segments whose largest timestamp is below the target.
+ * Costs: open = 1 walk of the directory (fs_each_entry) + per older segment 1 pread of
+ * each index file + a full CRC scan of the active one; append = a header walk of the
+ * request + segment_append, whose one write(2) is the .log's (+ on a roll, the old
+ * segment's index entries still in memory written, 1 ftruncate and 3 fsyncs); read =
+ * binary search over segments + segment_read; by time = no I/O for segments whose largest
+ * timestamp is below the target.
  */
 #include "infrastructure/storage/partition_log.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -60,44 +60,47 @@ static int plog_cmp_offsets(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Base offsets of every "<20 digits>.log" in the directory, ascending. Anything else
- * (.index files, temp files, an operator's notes) is ignored. */
+/* The base offsets plog_list_bases collects, grown as they are found. */
+typedef struct plog_bases {
+    int64_t *v;
+    size_t n;
+    size_t cap;
+} plog_bases_t;
+
+/* Keep the base offset of a segment's "<20 digits>.log"; any other name (.index files,
+ * temp files, an operator's notes) is not a segment. */
+static kl_err_t plog_collect_base(void *arg, const char *name)
+{
+    plog_bases_t *b = arg;
+    int64_t base;
+    if (!segment_parse_name(name, &base))
+        return KL_OK;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        int64_t *p = realloc(b->v, cap * sizeof *p);
+        if (p == NULL)
+            return KL_ERR_UNKNOWN_SERVER_ERROR;
+        b->v = p;
+        b->cap = cap;
+    }
+    b->v[b->n++] = base;
+    return KL_OK;
+}
+
+/* Base offsets of every segment in the directory, ascending (sorted here: the walk's
+ * order is readdir's, which is none). */
 static kl_err_t plog_list_bases(const kl_partition_log_t *pl, int64_t **bases_out, size_t *n_out)
 {
-    DIR *d = opendir(pl->dir);
-    if (d == NULL) {
-        KL_LOG_ERR(pl->cfg.log, PLOG_MOD, "opendir %s: %s", pl->dir, strerror(errno));
-        return KL_ERR_KAFKA_STORAGE_ERROR;
-    }
-    int64_t *bases = NULL;
-    size_t n = 0, cap = 0;
-    kl_err_t err = KL_OK;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        int64_t base;
-        if (!segment_parse_name(e->d_name, &base))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            int64_t *p = realloc(bases, cap * sizeof *p);
-            if (p == NULL) {
-                err = KL_ERR_UNKNOWN_SERVER_ERROR;
-                goto out;
-            }
-            bases = p;
-        }
-        bases[n++] = base;
-    }
-    if (n > 1)
-        qsort(bases, n, sizeof *bases, plog_cmp_offsets);
-out:
-    closedir(d);
+    plog_bases_t b = { NULL, 0, 0 };
+    kl_err_t err = fs_each_entry(pl->cfg.log, PLOG_MOD, pl->dir, plog_collect_base, &b);
     if (err != KL_OK) {
-        free(bases);
+        free(b.v);
         return err;
     }
-    *bases_out = bases;
-    *n_out = n;
+    if (b.n > 1)
+        qsort(b.v, b.n, sizeof *b.v, plog_cmp_offsets);
+    *bases_out = b.v;
+    *n_out = b.n;
     return KL_OK;
 }
 

@@ -5,11 +5,11 @@
  * storage/fs.h, logging, POSIX files and directories.
  *
  * A save is: format into a stack buffer, then fs_replace_file (1 write of a temp file, fsync,
- * rename, fsync of the directory). A load is: readdir + one fopen/line read per topic file.
+ * rename, fsync of the directory). A load is: 1 walk of the directory (fs_each_entry) + one
+ * fopen/line read per topic file.
  */
 #include "infrastructure/storage/topic_store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -196,31 +196,38 @@ static bool topic_store_name_of(const char *file, char *name, size_t cap)
     return topic_validate_name(name, len - slen) == KL_OK;
 }
 
+/* One walk of topic_store_load_all: the store, and the caller's visitor. */
+typedef struct topic_store_load_walk {
+    const kl_topic_store_t *ts;
+    kl_topic_visit_fn visit;
+    void *arg;
+} topic_store_load_walk_t;
+
+/* One entry of the directory: a committed topic file is parsed and handed to the caller's
+ * visitor; anything else (.tmp leftovers, markers, foreign files) is skipped. */
+static kl_err_t topic_store_load_entry(void *arg, const char *file)
+{
+    const topic_store_load_walk_t *w = arg;
+    kl_topic_meta_t meta;
+    memset(&meta, 0, sizeof meta);
+    if (!topic_store_name_of(file, meta.name, sizeof meta.name))
+        return KL_OK;
+    meta.replication_factor = 1;
+    char path[4096];
+    if (!topic_store_path(w->ts, path, sizeof path, meta.name, TS_SUFFIX)) {
+        KL_LOG_ERR(w->ts->log, TS_MOD, "path too long under %s", w->ts->dir);
+        return KL_ERR_KAFKA_STORAGE_ERROR;
+    }
+    kl_err_t err = topic_store_parse_file(w->ts, path, &meta);
+    if (err == KL_OK)
+        err = w->visit(w->arg, &meta);
+    return err;
+}
+
 kl_err_t topic_store_load_all(kl_topic_store_t *ts, kl_topic_visit_fn visit, void *arg)
 {
-    DIR *d = opendir(ts->dir);
-    if (d == NULL)
-        return topic_store_io_error(ts, "opendir", ts->dir);
-    kl_err_t err = KL_OK;
-    kl_topic_meta_t meta;
-    struct dirent *e;
-    while (err == KL_OK && (e = readdir(d)) != NULL) {
-        memset(&meta, 0, sizeof meta);
-        if (!topic_store_name_of(e->d_name, meta.name, sizeof meta.name))
-            continue;                                /* .tmp leftovers, foreign files */
-        meta.replication_factor = 1;
-        char path[4096];
-        if (!topic_store_path(ts, path, sizeof path, meta.name, TS_SUFFIX)) {
-            KL_LOG_ERR(ts->log, TS_MOD, "path too long under %s", ts->dir);
-            err = KL_ERR_KAFKA_STORAGE_ERROR;
-            break;
-        }
-        err = topic_store_parse_file(ts, path, &meta);
-        if (err == KL_OK)
-            err = visit(arg, &meta);
-    }
-    closedir(d);
-    return err;
+    topic_store_load_walk_t w = { ts, visit, arg };
+    return fs_each_entry(ts->log, TS_MOD, ts->dir, topic_store_load_entry, &w);
 }
 
 kl_err_t topic_store_load(const kl_topic_store_t *ts, const char *name, kl_topic_meta_t *meta,
@@ -292,18 +299,25 @@ static bool topic_store_marker_name(const char *file, char *name, size_t cap)
     return topic_validate_name(name, len - slen) == KL_OK;
 }
 
+/* One walk of topic_store_each_deleting: the caller's visitor. */
+typedef struct topic_store_marker_walk {
+    kl_topic_name_visit_fn visit;
+    void *arg;
+} topic_store_marker_walk_t;
+
+/* One entry of the directory: a marker's topic name goes to the caller's visitor. */
+static kl_err_t topic_store_marker_entry(void *arg, const char *file)
+{
+    const topic_store_marker_walk_t *w = arg;
+    char name[KL_TOPIC_NAME_MAX + 1];
+    if (!topic_store_marker_name(file, name, sizeof name))
+        return KL_OK;
+    return w->visit(w->arg, name);
+}
+
 kl_err_t topic_store_each_deleting(kl_topic_store_t *ts, kl_topic_name_visit_fn visit,
                                    void *arg)
 {
-    DIR *d = opendir(ts->dir);
-    if (d == NULL)
-        return topic_store_io_error(ts, "opendir", ts->dir);
-    kl_err_t err = KL_OK;
-    char name[KL_TOPIC_NAME_MAX + 1];
-    struct dirent *e;
-    while (err == KL_OK && (e = readdir(d)) != NULL)
-        if (topic_store_marker_name(e->d_name, name, sizeof name))
-            err = visit(arg, name);
-    closedir(d);
-    return err;
+    topic_store_marker_walk_t w = { visit, arg };
+    return fs_each_entry(ts->log, TS_MOD, ts->dir, topic_store_marker_entry, &w);
 }

@@ -55,9 +55,10 @@ kl_err_t topic_store_check(const kl_topic_meta_t *meta);
 kl_err_t topic_store_save(kl_topic_store_t *ts, const kl_topic_meta_t *meta);
 
 /* Call `visit` for every "<topic>.properties" (other names, temp files included, are
- * ignored). A file that does not parse fails the load with KAFKA_STORAGE_ERROR and a log
- * line naming it: better to stop than to forget a topic and later re-create it empty.
- * A visitor's error stops the walk and is returned. */
+ * ignored), in no particular order (the directory's). A file that does not parse fails
+ * the load with KAFKA_STORAGE_ERROR and a log line naming it: better to stop than to
+ * forget a topic and later re-create it empty. A visitor's error stops the walk and is
+ * returned. */
 kl_err_t topic_store_load_all(kl_topic_store_t *ts, kl_topic_visit_fn visit, void *arg);
 
 /* One topic's metadata by name, parsed as topic_store_load_all does: *found = false (and
