@@ -127,7 +127,8 @@ def main(path):
                          fmt(s.get("broker_cpu_ms")), fmt(s.get("client_cpu_ms")), okcol(s)])
     print("PRODUCE (CPU = user + system time of the whole run, produce and consume: broker = "
           "the Klamm process, or the mock's\nthread inside the client; client = the "
-          "benchmark process without the mock's thread)")
+          "benchmark process without the mock's thread. Where the mock evicted records the "
+          "client\nconsumed only what it kept, so compare client CPU on the fitting rows)")
     table(["scenario", "broker", "msgs/s", "MB/s", "p50 ms", "p99 ms", "max ms",
            "ratio Klamm/mock", "broker RSS MiB", "broker CPU ms", "client CPU ms", "ok runs"],
           rows)
