@@ -21,9 +21,11 @@ TEST_SRCS := $(sort $(wildcard test/test_*.c))
 TEST_BINS := $(TEST_SRCS:test/%.c=$(BUILD)/test/%)
 BROKER    := $(BUILD)/klamm
 
-# Debian packages a fresh machine needs (build, unit tests, integration clients).
+# Debian packages a fresh machine needs: build, unit tests, integration clients, and the
+# rest of `make test` and .ci/run — gcovr (make cov), clang with its libFuzzer runtime
+# (make fuzz), gdb (make gdb-test), valgrind (make valgrind).
 DEB_PKGS  := gcc make libc6-dev zlib1g-dev libcmocka-dev uthash-dev python3 python3-yaml \
-	     python3-kafka kcat nodejs npm
+	     python3-kafka kcat nodejs npm gcovr clang libclang-rt-14-dev gdb valgrind
 # Only `make bench` needs these: the load generator links librdkafka (its mock broker is
 # the reference), so `make test` on a fresh machine does not pull them in.
 BENCH_DEB_PKGS := librdkafka-dev
