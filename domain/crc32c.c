@@ -602,7 +602,7 @@ static uint32_t kl_crc32c_vpclmul(uint32_t crc, const uint8_t *p, size_t len)
 {
     /* The register enters as the first 32 message bits: crc(r, M) = crc(0, M ^ r). */
     __m512i a0 = _mm512_xor_si512(_mm512_loadu_si512(p),
-                                  _mm512_castsi128_si512(_mm_cvtsi32_si128((int)crc)));
+                                  _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)crc)));
     __m512i a1 = _mm512_loadu_si512(p + 64), a2 = _mm512_loadu_si512(p + 128);
     __m512i a3 = _mm512_loadu_si512(p + 192);
     p += 256;
