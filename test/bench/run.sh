@@ -7,8 +7,8 @@
 # against Klamm (a fresh broker on a free loopback port with a fresh log.dirs for every
 # run) and against librdkafka's in-process mock cluster, BENCH_REPS times (default 5),
 # and prints the medians as a table and as JSON lines, then each target of issue 6 as
-# met or NOT MET (report.py). One unmeasured warm-up run per broker comes first. Then the Klamm-only rows:
-# partition and producer-connection scaling, startup time over ~1 GiB in ~100 segments,
+# met or NOT MET (report.py). One unmeasured warm-up run per broker comes first. Then
+# the Klamm-only rows: partition and producer-connection scaling, startup time over ~1 GiB in ~100 segments,
 # and the broker's peak RSS (VmHWM). For every Klamm run it also records the broker's
 # own CPU time (utime + stime from /proc, the whole run: startup, produce and consume),
 # the figure that varies least between runs (docs/performance.md, "Noise"); klamm_bench
@@ -158,7 +158,8 @@ FIT1=$(scaled_cap 40000); FITK=$(scaled_cap 4000); FIT4=$(scaled_cap 160000)
 # "What memory costs on this machine": 1800 ms of broker CPU for the first 500 MB after
 # a boot, 210-280 ms after). Both brokers get one run of the largest scenario.
 echo "bench: warm-up, not counted: one mock and one Klamm run of ${N500K}x1KiB"
-"$TOOL" --mock --records "$N500K" --size 1024 --no-consume >/dev/null 2>>"$LOG"
+timeout "$RUN_TIMEOUT" "$TOOL" --mock --records "$N500K" --size 1024 --no-consume \
+    >/dev/null 2>>"$LOG"
 WDIR=$WORK/warm-up
 if start_klamm "$WDIR"; then
     timeout "$RUN_TIMEOUT" "$TOOL" --brokers "127.0.0.1:$KPORT" --records "$N500K" --size 1024 \
